@@ -66,6 +66,19 @@ impl OpenContext {
         })
     }
 
+    /// A context for an image held in memory: it has no directory, so no backing file or extent
+    /// can be opened (backing references read as zeros with an anomaly).
+    pub fn detached(opts: &OpenOptions) -> OpenContext {
+        OpenContext {
+            path: PathBuf::from("<memory>"),
+            confine: PathBuf::from("/nonexistent-imgcheck-detached"),
+            chain: Vec::new(),
+            depth: 0,
+            limits: opts.limits.clone(),
+            follow_backing: false,
+        }
+    }
+
     /// The (canonical) path of the file being opened.
     pub fn path(&self) -> &Path {
         &self.path
@@ -143,6 +156,15 @@ impl OpenContext {
         reference: &str,
     ) -> Result<Arc<FileSource>, ContainerError> {
         let dir = self.image_dir();
+        if self.chain.is_empty() {
+            // Detached (in-memory) image: there is no directory to look in.
+            return Err(ContainerError::Related {
+                format,
+                what: "extent",
+                reference: reference.to_string(),
+                problem: RelatedProblem::OutsideDir { dir },
+            });
+        }
         let path = self.resolve_in(format, "extent", reference, &dir)?;
         FileSource::open(&path)
             .map(Arc::new)

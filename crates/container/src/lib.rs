@@ -57,6 +57,8 @@ pub struct Probe<'a> {
     pub tail: &'a [u8],
     /// File size in bytes.
     pub file_len: u64,
+    /// Bytes the host filesystem allocated for the file, when it is a host file.
+    pub host_allocated: Option<u64>,
 }
 
 /// One entry of the format registry.
@@ -68,7 +70,7 @@ pub trait FormatReader: Sync {
     /// Open the image whose file is `file`. Called only when `probe` said yes.
     fn open(
         &self,
-        file: Arc<FileSource>,
+        file: Arc<dyn BlockSource>,
         probe: &Probe<'_>,
         ctx: &OpenContext,
     ) -> Result<VirtualDisk, ContainerError>;
@@ -129,12 +131,30 @@ pub(crate) fn open_with_context(
     ctx: &OpenContext,
     required: Option<&str>,
 ) -> Result<VirtualDisk, ContainerError> {
-    let path = ctx.path();
-    let file = FileSource::open(path).map_err(|source| ContainerError::Open {
-        path: path.to_path_buf(),
+    let path = ctx.path().to_path_buf();
+    let file = FileSource::open(&path).map_err(|source| ContainerError::Open {
+        path: path.clone(),
         source,
     })?;
-    let file = Arc::new(file);
+    let host_allocated = file.host_allocated_bytes();
+    open_source_inner(Arc::new(file), host_allocated, ctx, required)
+}
+
+/// Decode a container held in any byte source (in-memory images, fuzzing). References to other
+/// files are resolved relative to `ctx` (use [`OpenContext::detached`] to allow none).
+pub fn open_source(
+    file: Arc<dyn BlockSource>,
+    ctx: &OpenContext,
+) -> Result<VirtualDisk, ContainerError> {
+    open_source_inner(file, None, ctx, None)
+}
+
+fn open_source_inner(
+    file: Arc<dyn BlockSource>,
+    host_allocated: Option<u64>,
+    ctx: &OpenContext,
+    required: Option<&str>,
+) -> Result<VirtualDisk, ContainerError> {
     let len = file.len();
     let head_len = usize::try_from(len.min(u64::try_from(PROBE_HEAD_BYTES).unwrap_or(u64::MAX)))
         .unwrap_or(0);
@@ -150,13 +170,14 @@ pub(crate) fn open_with_context(
         head: &head,
         tail: &tail,
         file_len: len,
+        host_allocated,
     };
     for fmt in REGISTRY {
         if fmt.probe(&probe) {
             if let Some(want) = required {
                 if !format_name_matches(want, fmt.name()) {
                     return Err(ContainerError::FormatMismatch {
-                        path: path.to_path_buf(),
+                        path: ctx.path().to_path_buf(),
                         declared: want.to_string(),
                         detected: fmt.name(),
                     });

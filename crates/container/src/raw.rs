@@ -4,7 +4,7 @@
 //! buffer at the same speed, and mmap raises SIGBUS when the file is truncated underneath us.
 
 use crate::{ContainerError, Format, FormatReader, ImageFacts, OpenContext, Probe, VirtualDisk};
-use imgcheck_core::{BlockSource, FileSource};
+use imgcheck_core::BlockSource;
 use std::sync::Arc;
 
 /// The raw format: always last in the registry, accepts any file.
@@ -21,13 +21,13 @@ impl FormatReader for RawFormat {
 
     fn open(
         &self,
-        file: Arc<FileSource>,
-        _probe: &Probe<'_>,
+        file: Arc<dyn BlockSource>,
+        probe: &Probe<'_>,
         _ctx: &OpenContext,
     ) -> Result<VirtualDisk, ContainerError> {
         let len = file.len();
         let mut facts = ImageFacts::new(Format::Raw, len, len);
-        facts.allocated_bytes = file.host_allocated_bytes().map(|a| a.min(len));
+        facts.allocated_bytes = probe.host_allocated.map(|a| a.min(len));
         Ok(VirtualDisk::new(facts, Vec::new(), file))
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::{ContainerError, FormatReader, OpenContext, Probe, VirtualDisk};
 use imgcheck_core::bytes;
-use imgcheck_core::FileSource;
+use imgcheck_core::BlockSource;
 use std::sync::Arc;
 
 /// VDI image signature (little-endian u32 at offset 0x40).
@@ -77,7 +77,7 @@ impl FormatReader for UnsupportedFormats {
 
     fn open(
         &self,
-        _file: Arc<FileSource>,
+        _file: Arc<dyn BlockSource>,
         probe: &Probe<'_>,
         _ctx: &OpenContext,
     ) -> Result<VirtualDisk, ContainerError> {

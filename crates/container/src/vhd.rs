@@ -1,7 +1,7 @@
 //! vhd reader (scaffold: being written).
 
 use crate::{ContainerError, FormatReader, OpenContext, Probe, VirtualDisk};
-use imgcheck_core::FileSource;
+use imgcheck_core::BlockSource;
 use std::sync::Arc;
 
 /// The vhd format.
@@ -18,7 +18,7 @@ impl FormatReader for VhdFormat {
 
     fn open(
         &self,
-        _file: Arc<FileSource>,
+        _file: Arc<dyn BlockSource>,
         _probe: &Probe<'_>,
         _ctx: &OpenContext,
     ) -> Result<VirtualDisk, ContainerError> {
