@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Build the bundled sample image: a small phony Debian 12 cloud guest, made only with real,
+# independent tools (sfdisk, mkfs.fat + mcopy, mkfs.ext4 -d, cpio, gzip, qemu-img) on plain files:
+# no root, no mounting, no loop devices. Deterministic: fixed UUIDs, serials and timestamps.
+#
+# Layout (GPT, 32 MiB virtual disk, qcow2 with zlib-compressed clusters):
+#   1  BIOS boot      1 MiB    (GRUB core.img would go here; filled with a marker)
+#   2  EFI System     6 MiB    FAT16 "EFI", \EFI\BOOT\BOOTX64.EFI and \EFI\debian\grubx64.efi
+#   3  Linux root    23 MiB    ext4 "root": /etc, /boot (kernel, initrd with virtio modules), /usr
+#
+# Usage: scripts/make-sample.sh [--out DIR]   (default testdata/sample)
+set -euo pipefail
+export LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH=1700000000 E2FSPROGS_FAKE_TIME=1700000000
+OUT=testdata/sample
+if [ "${1:-}" = "--out" ]; then OUT=$2; fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+DISK_GUID=5A3C1B2E-7D4F-4E8A-9B6C-0D1E2F3A4B5C
+ROOT_UUID=2f8c6a3e-1b4d-4c5e-9f7a-8b9c0d1e2f3a
+ROOT_PARTUUID=6E1F2A3B-4C5D-4E6F-8A9B-0C1D2E3F4A5B
+ESP_SERIAL=1A2B3C4D            # shown by blkid as 1A2B-3C4D
+KVER=6.1.0-28-cloud-amd64
+
+# --- the root tree -------------------------------------------------------------------------
+R=root; mkdir -p $R/{etc/default,etc/network,etc/cloud,etc/ssh,etc/systemd/system/multi-user.target.wants,boot/grub,boot/efi,usr/bin,usr/sbin,usr/lib/modules/$KVER/kernel/drivers/block,usr/lib/systemd/system,var/lib/dpkg,root,tmp,home}
+ln -s usr/bin $R/bin; ln -s usr/sbin $R/sbin; ln -s usr/lib $R/lib
+cat > $R/etc/os-release <<OS
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+HOME_URL="https://www.debian.org/"
+OS
+echo 12.8 > $R/etc/debian_version
+echo sample-guest > $R/etc/hostname
+cat > $R/etc/fstab <<FS
+# /etc/fstab: static file system information.
+UUID=$ROOT_UUID / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1
+UUID=1A2B-3C4D /boot/efi vfat defaults 0 0
+FS
+cat > $R/etc/default/grub <<GR
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200"
+GR
+cat > $R/boot/grub/grub.cfg <<GC
+set default="0"
+search --no-floppy --fs-uuid --set=root $ROOT_UUID
+menuentry 'Debian GNU/Linux' --class debian --class gnu-linux --class gnu --class os {
+	search --no-floppy --fs-uuid --set=root $ROOT_UUID
+	linux	/boot/vmlinuz-$KVER root=UUID=$ROOT_UUID ro console=tty0 console=ttyS0,115200
+	initrd	/boot/initrd.img-$KVER
+}
+GC
+cat > $R/etc/network/interfaces <<NI
+auto lo
+iface lo inet loopback
+auto eth0
+iface eth0 inet dhcp
+NI
+printf 'datasource_list: [ NoCloud, AliYun, ConfigDrive, None ]\ncloud_init_modules:\n - growpart\n - resizefs\n' > $R/etc/cloud/cloud.cfg
+printf 'Port 22\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n' > $R/etc/ssh/sshd_config
+printf 'root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000::/home/debian:/bin/bash\n' > $R/etc/passwd
+printf 'root:*:19000:0:99999:7:::\ndebian:!:19000:0:99999:7:::\n' > $R/etc/shadow
+chmod 640 $R/etc/shadow
+printf '0.0 0 0.0\n0\nUTC\n' > $R/etc/adjtime
+: > $R/etc/machine-id
+printf '[Unit]\nDescription=OpenBSD Secure Shell server\n[Service]\nExecStart=/usr/sbin/sshd -D\n[Install]\nWantedBy=multi-user.target\n' > $R/usr/lib/systemd/system/ssh.service
+ln -s /usr/lib/systemd/system/ssh.service $R/etc/systemd/system/multi-user.target.wants/ssh.service
+# Executables: minimal x86-64 ELF headers (64 bytes each), enough for architecture detection.
+python3 - "$R" <<'PY'
+import struct, sys, os
+root = sys.argv[1]
+hdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)          # 64-bit, little-endian, SysV
+hdr += struct.pack("<HHIQQQIHHHHHH", 3, 0x3E, 1, 0x1000, 64, 0, 0, 64, 56, 0, 64, 0, 0)
+for p in ["usr/bin/bash", "usr/bin/ls", "usr/sbin/sshd", "usr/bin/passwd", "usr/sbin/chpasswd",
+          "usr/bin/cloud-init", "usr/bin/growpart"]:
+    path = os.path.join(root, p)
+    with open(path, "wb") as f:
+        f.write(hdr)
+    os.chmod(path, 0o755)
+PY
+ln -s bash $R/usr/bin/sh
+# Kernel, its config, modules and an initramfs (cpio newc, gzip) holding the virtio modules.
+printf 'MZ phony kernel image %s\n' $KVER > $R/boot/vmlinuz-$KVER
+cat > $R/boot/config-$KVER <<KC
+CONFIG_X86_64=y
+CONFIG_VIRTIO=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_BLK=m
+CONFIG_VIRTIO_NET=m
+CONFIG_SCSI_VIRTIO=m
+CONFIG_BLK_DEV_NVME=m
+CONFIG_EXT4_FS=y
+KC
+printf 'kernel/drivers/virtio/virtio.ko\nkernel/drivers/virtio/virtio_pci.ko\n' > $R/usr/lib/modules/$KVER/modules.builtin
+for m in virtio_blk nvme; do printf 'phony module %s\n' $m > $R/usr/lib/modules/$KVER/kernel/drivers/block/$m.ko; done
+mkdir -p initrd/usr/lib/modules/$KVER/kernel/drivers/block initrd/usr/bin
+cp $R/usr/lib/modules/$KVER/kernel/drivers/block/*.ko initrd/usr/lib/modules/$KVER/kernel/drivers/block/
+printf '#!/bin/sh\n' > initrd/init; chmod 755 initrd/init
+find initrd -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
+(cd initrd && find . -mindepth 1 | sort | cpio --quiet -o -H newc --reproducible | gzip -9n) > $R/boot/initrd.img-$KVER
+printf 'Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n\nPackage: cloud-init\nStatus: install ok installed\nVersion: 22.4.2-1\n\nPackage: linux-image-%s\nStatus: install ok installed\nVersion: 6.1.119-1\n' $KVER > $R/var/lib/dpkg/status
+find $R -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
+
+# --- filesystems -----------------------------------------------------------------------------
+truncate -s 23M root.ext4
+mkfs.ext4 -q -F -d $R -U $ROOT_UUID -L root -E root_owner=0:0,hash_seed=3c1b2e7d-4f4e-8a9b-6c0d-1e2f3a4b5c6d root.ext4
+# mke2fs -d copies each file's host ctime, which cannot be set on the host: pin it afterwards.
+(cd $R && find . -mindepth 1 | sed 's#^\.##' | while IFS= read -r p; do
+   printf 'sif "%s" ctime @%s\nsif "%s" ctime_extra 0\n' "$p" $SOURCE_DATE_EPOCH "$p"; done) > pin.cmd
+debugfs -w -f pin.cmd root.ext4 >/dev/null 2>&1
+mkdir -p esp/EFI/BOOT esp/EFI/debian
+printf 'MZ phony shim\n' > esp/EFI/BOOT/BOOTX64.EFI
+printf 'MZ phony grub\n' > esp/EFI/debian/grubx64.efi
+printf 'search.fs_uuid %s root\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n' $ROOT_UUID > esp/EFI/debian/grub.cfg
+find esp -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
+rm -f esp.fat; faketime -f '2023-11-14 22:13:20' mkfs.fat -F 16 -s 1 -n EFI -i $ESP_SERIAL -C esp.fat 6144 >/dev/null
+faketime -f '2023-11-14 22:13:20' mcopy -s -m -i esp.fat esp/EFI ::/
+
+# --- the disk --------------------------------------------------------------------------------
+truncate -s 32M disk.raw
+sfdisk -q disk.raw <<PT
+label: gpt
+label-id: $DISK_GUID
+start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, uuid=0A1B2C3D-0000-4000-8000-000000000001, name="bios"
+start=4096, size=12288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=0A1B2C3D-0000-4000-8000-000000000002, name="EFI System"
+start=16384, size=47104, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=$ROOT_PARTUUID, name="root"
+PT
+# Boot code: the MBR's first bytes carry GRUB's signature string, the BIOS boot partition a marker.
+printf '\xeb\x63\x90GRUB boot code (phony)' | dd of=disk.raw conv=notrunc status=none
+printf 'phony GRUB core.img' | dd of=disk.raw bs=512 seek=2048 conv=notrunc status=none
+dd if=esp.fat of=disk.raw bs=512 seek=4096 conv=notrunc,sparse status=none
+dd if=root.ext4 of=disk.raw bs=512 seek=16384 conv=notrunc,sparse status=none
+qemu-img convert -q -f raw -O qcow2 -c disk.raw "$OUT/sample.qcow2"
+
+# --- what the independent tools say ----------------------------------------------------------
+sfdisk --json disk.raw | sed 's#"device": "[^"]*"#"device": "disk.raw"#; s#"node": "disk.raw#"node": "disk.raw#' > "$OUT/sample.sfdisk.json"
+qemu-img info --output=json "$OUT/sample.qcow2" | python3 -c '
+import json,sys; d=json.load(sys.stdin); d.pop("filename",None); d.pop("actual-size",None)
+print(json.dumps({"format": d["format"], "virtual-size": d["virtual-size"], "cluster-size": d.get("cluster-size")}, indent=2))' > "$OUT/sample.qemu-info.json"
+echo "raw_sha256 $(sha256sum disk.raw | cut -d' ' -f1)" > "$OUT/sample.facts"
+echo "root_uuid $ROOT_UUID" >> "$OUT/sample.facts"
+echo "esp_serial 1A2B-3C4D" >> "$OUT/sample.facts"
+echo "kernel $KVER" >> "$OUT/sample.facts"
+ls -l "$OUT"
