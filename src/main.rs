@@ -7,6 +7,7 @@
 //! strongly recommended fix, 2 the image could not be analysed or the command line was wrong.
 
 mod commands;
+mod engine;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -65,6 +66,44 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
     },
+    /// Show what the image holds: volumes, filesystems, the guest OS, its mounts and kernels.
+    Inspect {
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a directory of the guest (or of one volume) without mounting.
+    Ls {
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Guest path to list.
+        #[arg(default_value = "/")]
+        path: String,
+        /// A volume as `inspect` lists it (partition number or `whole`); default: the guest.
+        #[arg(long, value_name = "V")]
+        volume: Option<String>,
+        /// Long listing: mode, owner, size, modification time.
+        #[arg(short = 'l')]
+        long: bool,
+        /// Recurse into directories.
+        #[arg(short = 'R')]
+        recursive: bool,
+        /// Print JSON entries {path, type, size, mode, target, …}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a guest file's bytes to stdout.
+    Cat {
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Guest path of the file.
+        path: String,
+        /// A volume as `inspect` lists it; default: the guest.
+        #[arg(long, value_name = "V")]
+        volume: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,6 +115,29 @@ fn main() -> ExitCode {
             volume,
             output,
         } => commands::export::run(&image, volume.as_deref(), &output),
+        Command::Inspect { image, json } => commands::inspect::run(&image, json),
+        Command::Ls {
+            image,
+            path,
+            volume,
+            long,
+            recursive,
+            json,
+        } => commands::ls::run(
+            &image,
+            &commands::ls::LsOptions {
+                path: &path,
+                volume: volume.as_deref(),
+                long,
+                recursive,
+                json,
+            },
+        ),
+        Command::Cat {
+            image,
+            path,
+            volume,
+        } => commands::cat::run(&image, &path, volume.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

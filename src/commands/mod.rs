@@ -1,7 +1,11 @@
 //! One module per subcommand, plus the shared steps that open an image.
 
+pub mod cat;
 pub mod export;
 pub mod info;
+pub mod inspect;
+pub mod ls;
+pub mod tree;
 
 use crate::ImageArgs;
 use anyhow::Context;

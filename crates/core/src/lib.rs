@@ -32,6 +32,6 @@ mod source;
 
 pub use cache::{CacheStats, CachedSource};
 pub use cursor::SourceReader;
-pub use error::{Anomaly, ErrorKind, ReadError};
+pub use error::{error_chain, Anomaly, ErrorKind, ReadError};
 pub use limits::Limits;
 pub use source::{BlockSource, FileSource, MemSource, SliceSource, ZeroSource};

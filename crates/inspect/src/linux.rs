@@ -1,0 +1,187 @@
+//! Linux guest facts: distribution, architecture, hostname, kernels.
+//!
+//! Sources, in order of preference (as libguestfs inspection and dissect do): `/etc/os-release`
+//! (or `/usr/lib/os-release`), then the legacy release files; the architecture from the ELF
+//! header of `/bin/sh`, `/bin/bash` or `/bin/ls`; kernels from `/boot/vmlinuz-*` matched with
+//! their initramfs, config and `/lib/modules/<version>`.
+
+use crate::elf;
+use crate::osrelease;
+use crate::view::GuestView;
+use serde::Serialize;
+
+/// Bytes read of small text files (release files, hostname).
+const SMALL_FILE: u64 = 64 * 1024;
+
+/// One installed kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KernelInfo {
+    /// Version string, e.g. `6.1.0-28-cloud-amd64`.
+    pub version: String,
+    /// Guest path of the kernel image.
+    pub image: String,
+    /// Guest path of the matching initramfs, if found.
+    pub initrd: Option<String>,
+    /// Guest path of `config-<version>`, if present.
+    pub config: Option<String>,
+    /// Whether `/lib/modules/<version>` exists.
+    pub modules_dir: bool,
+}
+
+/// Facts of a Linux guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LinuxFacts {
+    /// os-release `ID` (or the legacy file's distribution id).
+    pub distro: Option<String>,
+    /// os-release `VERSION_ID` (or the legacy file's version).
+    pub version: Option<String>,
+    /// os-release `PRETTY_NAME` (or the legacy file's first line).
+    pub pretty_name: Option<String>,
+    /// os-release `VERSION_CODENAME`.
+    pub codename: Option<String>,
+    /// os-release `ID_LIKE`.
+    pub id_like: Vec<String>,
+    /// The file the distribution was read from.
+    pub release_file: Option<String>,
+    /// `x86_64`, `aarch64`, … from an ELF header.
+    pub arch: Option<String>,
+    /// The binary the architecture was read from.
+    pub arch_source: Option<String>,
+    /// `/etc/hostname` (or `/etc/HOSTNAME`).
+    pub hostname: Option<String>,
+    /// Installed kernels, sorted by version.
+    pub kernels: Vec<KernelInfo>,
+}
+
+/// Legacy release files: path, distribution id. Checked in this order when os-release is absent.
+const LEGACY_RELEASE: &[(&str, &str)] = &[
+    ("/etc/alinux-release", "alinux"),
+    ("/etc/anolis-release", "anolis"),
+    ("/etc/openEuler-release", "openeuler"),
+    ("/etc/kylin-release", "kylin"),
+    ("/etc/uos-release", "uos"),
+    ("/etc/rocky-release", "rocky"),
+    ("/etc/almalinux-release", "almalinux"),
+    ("/etc/oracle-release", "ol"),
+    ("/etc/centos-release", "centos"),
+    ("/etc/fedora-release", "fedora"),
+    ("/etc/redhat-release", "rhel"),
+    ("/etc/SuSE-release", "suse"),
+    ("/etc/alpine-release", "alpine"),
+    ("/etc/gentoo-release", "gentoo"),
+    ("/etc/arch-release", "arch"),
+    ("/etc/debian_version", "debian"),
+];
+
+/// The first run of digits and dots in `s` (`CentOS release 6.10 (Final)` → `6.10`).
+fn first_version(s: &str) -> Option<String> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let v: String = s
+        .get(start..)?
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    Some(v.trim_end_matches('.').to_string()).filter(|v| !v.is_empty())
+}
+
+/// Collect the facts of the guest seen through `view`.
+pub fn inspect(view: &GuestView) -> LinuxFacts {
+    let mut f = LinuxFacts::default();
+    let read = |p: &str| view.read_text(p, SMALL_FILE).ok();
+    for p in ["/etc/os-release", "/usr/lib/os-release"] {
+        if let Some(t) = read(p) {
+            let m = osrelease::parse(&t);
+            f.distro = m.get("ID").cloned();
+            f.version = m.get("VERSION_ID").cloned();
+            f.pretty_name = m.get("PRETTY_NAME").or_else(|| m.get("NAME")).cloned();
+            f.codename = m.get("VERSION_CODENAME").cloned();
+            f.id_like = m
+                .get("ID_LIKE")
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
+            f.release_file = Some(p.to_string());
+            break;
+        }
+    }
+    if f.distro.is_none() {
+        for (p, id) in LEGACY_RELEASE {
+            if let Some(t) = read(p) {
+                let first = t.lines().next().unwrap_or("").trim().to_string();
+                f.distro = Some((*id).to_string());
+                f.version = first_version(&first);
+                f.pretty_name = Some(first).filter(|s| !s.is_empty());
+                f.release_file = Some((*p).to_string());
+                break;
+            }
+        }
+    }
+    for p in ["/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/ls", "/usr/bin/ls"] {
+        if let Ok(head) = view.read(p, 64) {
+            if let Some(a) = elf::arch(&head) {
+                f.arch = Some(a.to_string());
+                f.arch_source = Some(p.to_string());
+                break;
+            }
+        }
+    }
+    f.hostname = ["/etc/hostname", "/etc/HOSTNAME"]
+        .iter()
+        .find_map(|p| read(p))
+        .and_then(|t| {
+            t.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+        });
+    f.kernels = kernels(view);
+    f
+}
+
+fn kernels(view: &GuestView) -> Vec<KernelInfo> {
+    let Ok(entries) = view.read_dir("/boot") else {
+        return Vec::new();
+    };
+    let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
+    let mut out = Vec::new();
+    for n in &names {
+        let version = match n.strip_prefix("vmlinuz-").or_else(|| n.strip_prefix("vmlinux-")) {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => continue,
+        };
+        let candidates = [
+            format!("initrd.img-{version}"),
+            format!("initramfs-{version}.img"),
+            format!("initrd-{version}"),
+            format!("initramfs-{version}"),
+        ];
+        let initrd = candidates
+            .iter()
+            .find(|c| names.contains(c))
+            .map(|c| format!("/boot/{c}"));
+        let config = Some(format!("config-{version}"))
+            .filter(|c| names.contains(c))
+            .map(|c| format!("/boot/{c}"));
+        let modules_dir = view.exists(&format!("/lib/modules/{version}"));
+        out.push(KernelInfo {
+            image: format!("/boot/{n}"),
+            version,
+            initrd,
+            config,
+            modules_dir,
+        });
+    }
+    out.sort_by(|a, b| a.version.cmp(&b.version));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(first_version("CentOS release 6.10 (Final)").as_deref(), Some("6.10"));
+        assert_eq!(first_version("12.8").as_deref(), Some("12.8"));
+        assert_eq!(first_version("no digits"), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! `imgcheck inspect`: what the image holds — volumes, filesystems, the guest OS and its mounts —
+//! without mounting anything.
+
+use crate::engine::{self, Analysis};
+use crate::output::{escape_text, human_size};
+use crate::ImageArgs;
+use imgcheck_checks::facts::VolumeContent;
+use imgcheck_inspect::Resolution;
+use serde_json::{json, Value};
+
+/// Run the command.
+pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
+    let a = engine::analyse(args)?;
+    let v = to_json(&a);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_text(&a);
+    }
+    Ok(0)
+}
+
+/// The JSON document of `inspect --json`.
+pub fn to_json(a: &Analysis) -> Value {
+    let guest = a.guest.as_ref().map(|(asm, l)| {
+        json!({
+            "type": "linux",
+            "root_volume": asm.root_volume,
+            "distro": l.distro,
+            "version": l.version,
+            "pretty_name": l.pretty_name,
+            "codename": l.codename,
+            "id_like": l.id_like,
+            "release_file": l.release_file,
+            "arch": l.arch,
+            "arch_source": l.arch_source,
+            "hostname": l.hostname,
+            "kernels": l.kernels,
+            "fstab_present": asm.fstab_present,
+            "fstab": asm.mounts,
+            "fstab_problems": asm.fstab.problems,
+            "roles": asm.roles.iter().map(|(v, r)| json!({"volume": v, "role": r})).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "image": {
+            "format": a.facts.image.format,
+            "virtual_size": a.facts.image.virtual_size,
+        },
+        "volumes": a.facts.volumes,
+        "roots_found": a.roots,
+        "guest": guest,
+        "anomalies": a.facts.anomalies,
+    })
+}
+
+fn print_text(a: &Analysis) {
+    println!(
+        "image: {} ({}), {}",
+        a.facts.image.format,
+        a.facts.image.subformat.as_deref().unwrap_or("-"),
+        human_size(a.facts.image.virtual_size)
+    );
+    println!("volumes:");
+    for v in &a.facts.volumes {
+        let what = match &v.content {
+            VolumeContent::Filesystem(f) => format!(
+                "{} uuid={} label={}{}",
+                f.fs_type,
+                f.uuid.as_deref().unwrap_or("-"),
+                escape_text(f.label.as_deref().unwrap_or("-")),
+                if f.roles.is_empty() { String::new() } else { format!(" roles={}", f.roles.join(",")) }
+            ),
+            VolumeContent::Swap { uuid, .. } => format!("swap uuid={}", uuid.as_deref().unwrap_or("-")),
+            VolumeContent::Encrypted { scheme, .. } => format!("encrypted ({scheme})"),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        let err = v.error.as_deref().map(|e| format!(" — {}", escape_text(e))).unwrap_or_default();
+        println!("  {:>5}  {:>10}  {what}{err}", v.id, human_size(v.size));
+    }
+    match &a.guest {
+        None => println!("guest: no operating system root found"),
+        Some((asm, l)) => {
+            println!(
+                "guest: linux, {} ({} {}), arch {}, hostname {}",
+                escape_text(l.pretty_name.as_deref().unwrap_or("unknown distribution")),
+                l.distro.as_deref().unwrap_or("?"),
+                l.version.as_deref().unwrap_or("?"),
+                l.arch.as_deref().unwrap_or("unknown"),
+                escape_text(l.hostname.as_deref().unwrap_or("-"))
+            );
+            println!("  root: volume {}", asm.root_volume);
+            for m in &asm.mounts {
+                let res = match &m.resolution {
+                    Resolution::Resolved { volume } => format!("volume {volume}"),
+                    Resolution::Unresolved { reason } => format!("UNRESOLVED: {reason}"),
+                    Resolution::NotADevice => "not a device".to_string(),
+                };
+                println!(
+                    "  fstab line {}: {} on {} ({}) -> {}",
+                    m.entry.line,
+                    escape_text(&m.entry.spec_raw),
+                    escape_text(&m.entry.mount_point),
+                    m.entry.fs_type,
+                    escape_text(&res)
+                );
+            }
+            for k in &l.kernels {
+                println!(
+                    "  kernel {}: initrd {}, modules {}",
+                    escape_text(&k.version),
+                    k.initrd.as_deref().unwrap_or("MISSING"),
+                    if k.modules_dir { "present" } else { "MISSING" }
+                );
+            }
+        }
+    }
+    if !a.facts.anomalies.is_empty() {
+        println!("anomalies ({}):", a.facts.anomalies.len());
+        for an in &a.facts.anomalies {
+            println!("  - {}", escape_text(&an.to_string()));
+        }
+    }
+}

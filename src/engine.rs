@@ -1,0 +1,434 @@
+//! The engine: runs the layers on one image and assembles [`Facts`] for the checks.
+//!
+//! container → partition table → volumes probed and opened in parallel (rayon, one task per
+//! volume, results collected by index) → boot-sector facts → Linux guest assembly from fstab →
+//! facts. A volume that fails becomes an anomaly and a `VolumeFacts::error`; only failing to open
+//! the image itself aborts.
+
+use crate::commands;
+use crate::ImageArgs;
+use imgcheck_checks::facts::{
+    BootSectorInfo, Facts, FsFacts, GuestFacts, ImageInfo, PartitionInfo, TableInfo, VolumeContent,
+    VolumeFacts,
+};
+use imgcheck_container::VirtualDisk;
+use imgcheck_core::{error_chain, Anomaly, BlockSource, ErrorKind, Limits};
+use imgcheck_fs::{GuestFs, Probed, VolumeState};
+use imgcheck_inspect::{linux::LinuxFacts, Assembly, VolumeDesc};
+use imgcheck_volume::{PartitionKind, PartitionTable};
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes of the gap between the MBR and the first partition examined for boot code (GRUB's
+/// core.img lives there on BIOS/MBR disks; 1 MiB is the usual gap).
+const MBR_GAP_SCAN_BYTES: u64 = 1 << 20;
+/// UEFI loaders looked for on FAT volumes (UEFI spec §3.5.1 removable-media paths and the
+/// vendor loaders of the common distributions and Windows).
+const EFI_LOADERS: &[&str] = &[
+    "/EFI/BOOT/BOOTX64.EFI",
+    "/EFI/BOOT/BOOTAA64.EFI",
+    "/EFI/BOOT/BOOTIA32.EFI",
+    "/EFI/Microsoft/Boot/bootmgfw.efi",
+];
+/// Vendor loader names looked for in every `/EFI/<vendor>/` directory.
+const EFI_VENDOR_LOADERS: &[&str] = &["shimx64.efi", "grubx64.efi", "shimaa64.efi", "grubaa64.efi"];
+
+/// One volume of the image, opened where possible.
+pub struct OpenedVolume {
+    /// `1`, `5`, … or `whole`.
+    pub id: String,
+    /// Partition number.
+    pub partition: Option<u32>,
+    /// The volume's bytes.
+    pub source: Arc<dyn BlockSource>,
+    /// What the probe found (None if probing failed).
+    pub probed: Option<Probed>,
+    /// The opened filesystem.
+    pub fs: Option<Arc<dyn GuestFs>>,
+    /// Why probing or opening failed.
+    pub error: Option<String>,
+}
+
+/// Wall time per stage.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Timings {
+    /// Opening the container.
+    pub container: Duration,
+    /// Reading the partition table.
+    pub volumes: Duration,
+    /// Probing and opening filesystems.
+    pub filesystems: Duration,
+    /// Guest assembly and facts.
+    pub inspect: Duration,
+}
+
+/// Everything the layers found.
+pub struct Analysis {
+    /// The container.
+    pub disk: VirtualDisk,
+    /// The partition table, or why it could not be read.
+    pub table: Result<PartitionTable, String>,
+    /// The volumes, in table order.
+    pub volumes: Vec<OpenedVolume>,
+    /// The Linux guest, if one was found (the first root; `roots` counts all).
+    pub guest: Option<(Assembly, LinuxFacts)>,
+    /// Number of OS roots found.
+    pub roots: u32,
+    /// The facts the checks see.
+    pub facts: Facts,
+    /// Stage timings.
+    pub timings: Timings,
+}
+
+/// Run all layers on the image.
+pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
+    let limits = Limits::default();
+    let t0 = Instant::now();
+    let disk = commands::open_disk(args)?;
+    let t1 = Instant::now();
+    let src = disk.source();
+    let table = imgcheck_volume::read_partition_table(src.as_ref(), &limits)
+        .map_err(|e| error_chain(&e));
+    let t2 = Instant::now();
+
+    // The volumes: every partition but the extended container, or the whole disk.
+    let mut specs: Vec<(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)> = Vec::new();
+    match &table {
+        Ok(t) if !t.partitions.is_empty() => {
+            for p in t.partitions.iter().filter(|p| p.kind != PartitionKind::Extended) {
+                let s = p
+                    .source(src.clone())
+                    .map(|s| Arc::new(s) as Arc<dyn BlockSource>)
+                    .map_err(|e| format!("partition {} lies outside the disk: {e}", p.number));
+                specs.push((p.number.to_string(), Some(p.number), s));
+            }
+        }
+        _ => specs.push(("whole".to_string(), None, Ok(src.clone()))),
+    }
+    let volumes: Vec<OpenedVolume> = specs
+        .into_par_iter()
+        .map(|(id, partition, s)| open_volume(id, partition, s, &limits))
+        .collect();
+    let t3 = Instant::now();
+
+    // Linux guest assembly.
+    let descs: Vec<VolumeDesc> = volumes
+        .iter()
+        .map(|v| volume_desc(v, table.as_ref().ok()))
+        .collect();
+    let roots = imgcheck_inspect::find_linux_roots(&descs);
+    let guest = roots.first().and_then(|&r| {
+        imgcheck_inspect::assemble(&descs, r, limits.max_symlink_depth, 1 << 20).map(|a| {
+            let f = imgcheck_inspect::linux::inspect(&a.view);
+            (a, f)
+        })
+    });
+    let t4 = Instant::now();
+
+    let facts = build_facts(
+        &disk,
+        &table,
+        &volumes,
+        guest.as_ref(),
+        u32::try_from(roots.len()).unwrap_or(u32::MAX),
+    );
+    Ok(Analysis {
+        disk,
+        table,
+        volumes,
+        guest,
+        roots: u32::try_from(roots.len()).unwrap_or(u32::MAX),
+        facts,
+        timings: Timings {
+            container: t1.duration_since(t0),
+            volumes: t2.duration_since(t1),
+            filesystems: t3.duration_since(t2),
+            inspect: t4.duration_since(t3),
+        },
+    })
+}
+
+fn open_volume(
+    id: String,
+    partition: Option<u32>,
+    src: Result<Arc<dyn BlockSource>, String>,
+    limits: &Limits,
+) -> OpenedVolume {
+    let source = match src {
+        Ok(s) => s,
+        Err(e) => {
+            return OpenedVolume {
+                id,
+                partition,
+                source: Arc::new(imgcheck_core::ZeroSource::new(0)),
+                probed: None,
+                fs: None,
+                error: Some(e),
+            }
+        }
+    };
+    let probed = match imgcheck_fs::probe(source.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            return OpenedVolume {
+                id,
+                partition,
+                source,
+                probed: None,
+                fs: None,
+                error: Some(error_chain(&e)),
+            }
+        }
+    };
+    let (fs, error) = match &probed {
+        Probed::Filesystem(t) => match imgcheck_fs::open_as(source.clone(), *t, limits) {
+            Ok(fs) => (Some(Arc::from(fs)), None),
+            Err(e) => (None, Some(error_chain(&e))),
+        },
+        _ => (None, None),
+    };
+    OpenedVolume {
+        id,
+        partition,
+        source,
+        probed: Some(probed),
+        fs,
+        error,
+    }
+}
+
+fn volume_desc(v: &OpenedVolume, table: Option<&PartitionTable>) -> VolumeDesc {
+    let part = table.and_then(|t| {
+        v.partition
+            .and_then(|n| t.partitions.iter().find(|p| p.number == n))
+    });
+    let (fs_type, fs_uuid, fs_label) = match (&v.fs, &v.probed) {
+        (Some(fs), _) => {
+            let i = fs.volume_info();
+            (Some(i.fs_type.name().to_string()), i.uuid, i.label)
+        }
+        (None, Some(Probed::Swap { uuid, label })) => {
+            (Some("swap".to_string()), uuid.clone(), label.clone())
+        }
+        _ => (None, None, None),
+    };
+    VolumeDesc {
+        id: v.id.clone(),
+        partition: v.partition,
+        part_uuid: part.and_then(|p| p.guid.clone()),
+        part_label: part.and_then(|p| p.name.clone()),
+        mbr_signature: table.and_then(|t| t.mbr_signature),
+        fs_type,
+        fs_uuid,
+        fs_label,
+        fs: v.fs.clone(),
+    }
+}
+
+/// Sector 0 and the gap before the first partition.
+fn boot_sector(src: &dyn BlockSource, table: Option<&PartitionTable>) -> BootSectorInfo {
+    let mut s0 = [0u8; 512];
+    if src.read_exact_at(&mut s0, 0).is_err() {
+        return BootSectorInfo::default();
+    }
+    let code = s0.get(..440).unwrap_or_default();
+    let first_start = table
+        .and_then(|t| t.partitions.iter().map(|p| p.start).min())
+        .unwrap_or(0);
+    let gap_end = first_start.min(MBR_GAP_SCAN_BYTES).min(src.len());
+    let mut gap_has_code = false;
+    // Sector 1 onward; on GPT disks the header and entry array occupy LBA 1..34, skip them.
+    let gap_start = if table.is_some_and(|t| t.disk_guid.is_some()) {
+        34u64.saturating_mul(512)
+    } else {
+        512
+    };
+    if gap_end > gap_start {
+        let mut buf = vec![0u8; usize::try_from(gap_end.saturating_sub(gap_start)).unwrap_or(0)];
+        if src.read_exact_at(&mut buf, gap_start).is_ok() {
+            gap_has_code = buf.iter().any(|&b| b != 0);
+        }
+    }
+    BootSectorInfo {
+        readable: true,
+        boot_code_nonzero: code.iter().any(|&b| b != 0),
+        grub_signature: s0.windows(4).any(|w| w == b"GRUB"),
+        mbr_gap_has_code: gap_has_code,
+    }
+}
+
+fn efi_loaders(fs: &dyn GuestFs) -> Vec<String> {
+    let mut found: Vec<String> = EFI_LOADERS
+        .iter()
+        .filter(|p| fs.metadata(p).is_ok())
+        .map(|p| (*p).to_string())
+        .collect();
+    if let Ok(vendors) = fs.read_dir("/EFI") {
+        for v in vendors {
+            for l in EFI_VENDOR_LOADERS {
+                let p = format!("/EFI/{}/{l}", v.name);
+                if fs.metadata(&p).is_ok() && !found.iter().any(|f| f.eq_ignore_ascii_case(&p)) {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn fs_facts(fs: &dyn GuestFs, roles: Vec<String>) -> FsFacts {
+    let i = fs.volume_info();
+    let fat = matches!(i.fs_type.name(), "fat12" | "fat16" | "fat32");
+    FsFacts {
+        fs_type: i.fs_type.name().to_string(),
+        uuid: i.uuid.clone(),
+        label: i.label.clone(),
+        size_bytes: i.size_bytes,
+        free_bytes: i.free_bytes,
+        total_inodes: None,
+        free_inodes: i.free_inodes,
+        clean: match i.state {
+            VolumeState::Clean => Some(true),
+            VolumeState::Dirty => Some(false),
+            VolumeState::Unknown => None,
+        },
+        journal_needs_recovery: i.notes.iter().any(|n| n.contains("journal")),
+        features: i.features.clone(),
+        efi_loaders: if fat { efi_loaders(fs) } else { Vec::new() },
+        has_bootmgr: fs.metadata("/bootmgr").is_ok(),
+        roles,
+    }
+}
+
+fn build_facts(
+    disk: &VirtualDisk,
+    table: &Result<PartitionTable, String>,
+    volumes: &[OpenedVolume],
+    guest: Option<&(Assembly, LinuxFacts)>,
+    roots: u32,
+) -> Facts {
+    let f = &disk.facts;
+    let mut anomalies = disk.anomalies.clone();
+    let table_ok = table.as_ref().ok();
+    if let Some(t) = table_ok {
+        anomalies.extend(t.anomalies.iter().cloned());
+    }
+    let roles_of = |id: &str| -> Vec<String> {
+        guest
+            .map(|(a, _)| {
+                a.roles
+                    .iter()
+                    .filter(|(v, _)| v == id)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut vols = Vec::new();
+    for v in volumes {
+        if let Some(e) = &v.error {
+            anomalies.push(Anomaly::new(
+                "volume",
+                format!("volume {}", v.id),
+                None,
+                ErrorKind::Corrupt,
+                e.clone(),
+            ));
+        }
+        let content = match (&v.fs, &v.probed) {
+            (Some(fs), _) => VolumeContent::Filesystem(fs_facts(fs.as_ref(), roles_of(&v.id))),
+            (None, Some(Probed::Swap { uuid, label })) => VolumeContent::Swap {
+                uuid: uuid.clone(),
+                label: label.clone(),
+            },
+            (None, Some(Probed::Encrypted { scheme, uuid })) => VolumeContent::Encrypted {
+                scheme: scheme.clone(),
+                uuid: uuid.clone(),
+            },
+            (None, Some(Probed::Filesystem(_))) | (None, None) => VolumeContent::Unreadable,
+            (None, Some(_)) => VolumeContent::Unknown,
+        };
+        vols.push(VolumeFacts {
+            id: v.id.clone(),
+            partition: v.partition,
+            size: v.source.len(),
+            content,
+            error: v.error.clone(),
+        });
+    }
+    Facts {
+        image: ImageInfo {
+            format: f.format.to_string(),
+            subformat: f.subformat.clone(),
+            virtual_size: f.virtual_size,
+            file_size: f.file_size,
+            allocated_bytes: f.allocated_bytes,
+            has_backing: f.backing.is_some(),
+            backing_reference: f.backing.as_ref().map(|b| b.reference.clone()),
+            dirty: f.dirty,
+            corrupt: f.corrupt,
+            compression: f.compression.clone(),
+        },
+        table: table_ok.map(|t| TableInfo {
+            scheme: scheme_name(t),
+            sector_size: t.sector_size,
+            hybrid_mbr: t.hybrid_mbr,
+            partitions: t
+                .partitions
+                .iter()
+                .map(|p| PartitionInfo {
+                    number: p.number,
+                    start: p.start,
+                    size: p.size,
+                    type_id: p.type_id.clone(),
+                    type_name: p.type_name.clone(),
+                    name: p.name.clone(),
+                    bootable: p.bootable,
+                    kind: serde_json::to_value(p.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }),
+        table_error: table.as_ref().err().cloned(),
+        volumes: vols,
+        boot: boot_sector(disk.source().as_ref(), table_ok),
+        anomalies,
+        guest: guest_facts(guest, roots, volumes),
+    }
+}
+
+fn guest_facts(
+    guest: Option<&(Assembly, LinuxFacts)>,
+    roots: u32,
+    volumes: &[OpenedVolume],
+) -> Option<GuestFacts> {
+    match guest {
+        Some((_, l)) => Some(GuestFacts {
+            os_type: "linux".to_string(),
+            distro: l.distro.clone(),
+            version: l.version.clone(),
+            pretty_name: l.pretty_name.clone(),
+            arch: l.arch.clone(),
+            roots_found: roots,
+            ..GuestFacts::default()
+        }),
+        // Filesystems were read and none holds an OS root: that is a finding, not "not inspected".
+        None if volumes.iter().any(|v| v.fs.is_some()) => Some(GuestFacts {
+            os_type: "unknown".to_string(),
+            roots_found: 0,
+            ..GuestFacts::default()
+        }),
+        None => None,
+    }
+}
+
+fn scheme_name(t: &PartitionTable) -> String {
+    serde_json::to_value(t.scheme)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
