@@ -17,6 +17,10 @@ use imgcheck_core::{Anomaly, BlockSource, ErrorKind, FileSource, Limits, ZeroSou
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A resolved backing reference: the source to read unallocated regions from, the reference as
+/// reported in the facts, and anomalies to add (backing not followed, the parent's own).
+pub type BackingSource = (Arc<dyn BlockSource>, BackingRef, Vec<Anomaly>);
+
 /// User choices for opening an image.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -224,7 +228,7 @@ impl OpenContext {
         reference: &str,
         declared_format: Option<&str>,
         virtual_size: u64,
-    ) -> Result<(Arc<dyn BlockSource>, BackingRef, Vec<Anomaly>), ContainerError> {
+    ) -> Result<BackingSource, ContainerError> {
         match self.open_backing(format, reference, declared_format)? {
             Some(parent) => {
                 let mut anomalies = parent.anomalies;

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 const PAGE_SIZE: u64 = 64 * 1024;
 /// Number of independently locked shards.
 const SHARDS: usize = 16;
+/// [`SHARDS`] as a u64.
+const SHARDS_U64: u64 = 16;
 /// Reads of at least this many bytes go straight to the inner source.
 const BYPASS_BYTES: usize = 4 * 64 * 1024;
 
@@ -52,7 +54,7 @@ impl<S: BlockSource> CachedSource<S> {
     /// A cache holding up to `capacity_bytes` (rounded to whole pages, at least one per shard).
     pub fn new(inner: S, capacity_bytes: u64) -> CachedSource<S> {
         let pages = capacity_bytes / PAGE_SIZE;
-        let per_shard = usize::try_from(pages / u64::try_from(SHARDS).unwrap_or(16))
+        let per_shard = usize::try_from(pages / SHARDS_U64)
             .unwrap_or(1)
             .max(1);
         CachedSource {
@@ -98,7 +100,7 @@ impl<S: BlockSource> CachedSource<S> {
     }
 
     fn page(&self, index: u64) -> Result<Arc<[u8]>, ReadError> {
-        let shard_idx = usize::try_from(index % u64::try_from(SHARDS).unwrap_or(16)).unwrap_or(0);
+        let shard_idx = usize::try_from(index % SHARDS_U64).unwrap_or(0);
         let shard = self.shards.get(shard_idx).ok_or(ReadError::OutOfBounds {
             offset: 0,
             len: 0,
