@@ -94,6 +94,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the image: will it boot and work as a cloud instance?
+    Check {
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::check::ReportFormat,
+        /// Target platform whose rules apply: alibaba, aws, azure, gcp, kvm.
+        #[arg(long, default_value = "alibaba")]
+        target: String,
+        /// Write the report to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print stage timings to stderr.
+        #[arg(long)]
+        stats: bool,
+    },
+    /// List the checks: ids, Alibaba items, titles.
+    Checks {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every image in a directory.
+    Scan {
+        /// Directory of images.
+        dir: PathBuf,
+        /// Descend into subdirectories.
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        /// Target platform.
+        #[arg(long, default_value = "alibaba")]
+        target: String,
+        /// Images checked in parallel.
+        #[arg(short = 'j', long, default_value_t = 2)]
+        jobs: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a guest file's bytes to stdout.
     Cat {
         #[command(flatten)]
@@ -138,6 +178,29 @@ fn main() -> ExitCode {
             path,
             volume,
         } => commands::cat::run(&image, &path, volume.as_deref()),
+        Command::Check {
+            image,
+            format,
+            target,
+            output,
+            stats,
+        } => commands::check::run(
+            &image,
+            &commands::check::CheckOptions {
+                format,
+                target: &target,
+                output: output.as_deref(),
+                stats,
+            },
+        ),
+        Command::Checks { json } => commands::checks::run(json),
+        Command::Scan {
+            dir,
+            recursive,
+            target,
+            jobs,
+            json,
+        } => commands::scan::run(&dir, recursive, &target, jobs, json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

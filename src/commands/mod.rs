@@ -1,10 +1,13 @@
 //! One module per subcommand, plus the shared steps that open an image.
 
 pub mod cat;
+pub mod check;
+pub mod checks;
 pub mod export;
 pub mod info;
 pub mod inspect;
 pub mod ls;
+pub mod scan;
 pub mod tree;
 
 use crate::ImageArgs;
