@@ -65,10 +65,6 @@ pub struct Timings {
 
 /// Everything the layers found.
 pub struct Analysis {
-    /// The container.
-    pub disk: VirtualDisk,
-    /// The partition table, or why it could not be read.
-    pub table: Result<PartitionTable, String>,
     /// The volumes, in table order.
     pub volumes: Vec<OpenedVolume>,
     /// The Linux guest, if one was found (the first root; `roots` counts all).
@@ -134,8 +130,6 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
         u32::try_from(roots.len()).unwrap_or(u32::MAX),
     );
     Ok(Analysis {
-        disk,
-        table,
         volumes,
         guest,
         roots: u32::try_from(roots.len()).unwrap_or(u32::MAX),
