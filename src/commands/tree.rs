@@ -12,7 +12,7 @@ pub enum Tree {
     /// The guest as its fstab assembles it (paths resolve across mounts and symlinks).
     Guest(GuestView),
     /// One filesystem, symlinks not followed.
-    Volume(String, Arc<dyn GuestFs>),
+    Volume(Arc<dyn GuestFs>),
 }
 
 impl Tree {
@@ -31,7 +31,7 @@ impl Tree {
                     )
                 })?;
             return match (&vol.fs, &vol.error) {
-                (Some(fs), _) => Ok(Tree::Volume(vol.id.clone(), fs.clone())),
+                (Some(fs), _) => Ok(Tree::Volume(fs.clone())),
                 (None, Some(e)) => bail!("volume {v}: {e}"),
                 (None, None) => bail!(
                     "volume {v} holds no filesystem imgcheck can read ({})",
@@ -47,7 +47,7 @@ impl Tree {
         }
         let fss: Vec<_> = a.volumes.iter().filter_map(|v| v.fs.clone().map(|f| (v.id.clone(), f))).collect();
         match fss.as_slice() {
-            [(id, fs)] => Ok(Tree::Volume(id.clone(), fs.clone())),
+            [(_, fs)] => Ok(Tree::Volume(fs.clone())),
             [] => bail!("the image holds no filesystem imgcheck can read"),
             many => bail!(
                 "no operating system root found; choose a volume with --volume ({})",
@@ -60,7 +60,7 @@ impl Tree {
     pub fn lstat(&self, p: &str) -> anyhow::Result<Metadata> {
         Ok(match self {
             Tree::Guest(v) => v.symlink_metadata(p)?,
-            Tree::Volume(_, fs) => fs.metadata(p)?,
+            Tree::Volume(fs) => fs.metadata(p)?,
         })
     }
 
@@ -68,7 +68,7 @@ impl Tree {
     pub fn read_dir(&self, p: &str) -> anyhow::Result<Vec<DirEntry>> {
         Ok(match self {
             Tree::Guest(v) => v.read_dir(p)?,
-            Tree::Volume(_, fs) => fs.read_dir(p)?,
+            Tree::Volume(fs) => fs.read_dir(p)?,
         })
     }
 
@@ -76,7 +76,7 @@ impl Tree {
     pub fn read_link(&self, p: &str) -> anyhow::Result<String> {
         Ok(match self {
             Tree::Guest(v) => v.read_link(p)?,
-            Tree::Volume(_, fs) => fs.read_link(p)?,
+            Tree::Volume(fs) => fs.read_link(p)?,
         })
     }
 
@@ -84,7 +84,7 @@ impl Tree {
     pub fn read(&self, p: &str, max: u64) -> anyhow::Result<Vec<u8>> {
         Ok(match self {
             Tree::Guest(v) => v.read(p, max)?,
-            Tree::Volume(_, fs) => fs.read(p, max)?,
+            Tree::Volume(fs) => fs.read(p, max)?,
         })
     }
 }

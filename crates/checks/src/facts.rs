@@ -26,7 +26,6 @@ pub struct Facts {
     /// Facts of sector 0 and the gap after it.
     pub boot: BootSectorInfo,
     /// Everything the lower layers reported as wrong without stopping.
-    #[serde(with = "anomaly_serde")]
     pub anomalies: Vec<Anomaly>,
     /// Operating-system facts; `None` = not inspected.
     pub guest: Option<GuestFacts>,
@@ -197,51 +196,6 @@ pub struct GuestFacts {
     pub arch: Option<String>,
     /// Operating-system roots found by inspection.
     pub roots_found: u32,
-}
-
-/// Serde for `Vec<Anomaly>`: the core type is `Serialize` only, so this mirrors it (same field
-/// names, same `snake_case` kinds) to deserialise it too.
-mod anomaly_serde {
-    use imgcheck_core::{Anomaly, ErrorKind};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(remote = "ErrorKind", rename_all = "snake_case")]
-    enum ErrorKindDef {
-        Io,
-        Corrupt,
-        Unsupported,
-        LimitExceeded,
-        NotFound,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(remote = "Anomaly")]
-    struct AnomalyDef {
-        layer: String,
-        structure: String,
-        offset: Option<u64>,
-        #[serde(with = "ErrorKindDef")]
-        kind: ErrorKind,
-        message: String,
-    }
-
-    #[derive(Serialize)]
-    struct Ser<'a>(#[serde(with = "AnomalyDef")] &'a Anomaly);
-
-    #[derive(Deserialize)]
-    struct De(#[serde(with = "AnomalyDef")] Anomaly);
-
-    pub fn serialize<S: Serializer>(v: &[Anomaly], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(Ser))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Anomaly>, D::Error> {
-        Ok(Vec::<De>::deserialize(d)?
-            .into_iter()
-            .map(|w| w.0)
-            .collect())
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Error classification shared by every layer, the read error of [`crate::BlockSource`], and
 //! [`Anomaly`], the record of something wrong that did not stop the analysis.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The small set of error kinds every crate's error classifies into. The engine uses the kind
 /// to decide between aborting, recording an anomaly and marking checks *Not evaluated*.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The host could not read the image file.
@@ -97,7 +97,7 @@ impl From<ReadError> for std::io::Error {
 
 /// Something wrong found in an image that did not stop the analysis: a bad checksum, a backup
 /// structure that disagrees, a partition that could not be opened. Shown in every report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// Layer that found it: `qcow2`, `vhd`, `gpt`, `mbr`, `ext4`, …
     pub layer: String,
