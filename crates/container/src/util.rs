@@ -60,8 +60,9 @@ pub fn for_each_unit<E>(
     let mut done = 0usize;
     while done < buf.len() {
         let pos = offset.saturating_add(u64::try_from(done).unwrap_or(u64::MAX));
-        let index = pos / unit;
-        let within = pos % unit;
+        // `unit` is non-zero (checked above).
+        let index = pos.checked_div(unit).unwrap_or(0);
+        let within = pos.checked_rem(unit).unwrap_or(0);
         let room = usize::try_from(unit.saturating_sub(within)).unwrap_or(usize::MAX);
         let take = room.min(buf.len().saturating_sub(done));
         let end = done.saturating_add(take);
