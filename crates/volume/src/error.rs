@@ -72,6 +72,26 @@ pub enum VolumeError {
         /// Classification (limit exceeded when both failed on a limit, corrupt otherwise).
         kind: ErrorKind,
     },
+    /// Recognised but not read by imgcheck: a thin or RAID LV, a RAID5 md array.
+    #[error("{layer}: {structure}: {reason}")]
+    Unsupported {
+        /// `lvm` or `md`.
+        layer: &'static str,
+        /// The structure concerned, e.g. `logical volume vg0/pool`.
+        structure: String,
+        /// Why it is not read.
+        reason: String,
+    },
+    /// Something named or needed is not there: an LV name, the volume holding a PV.
+    #[error("{layer}: {structure}: {what}")]
+    NotFound {
+        /// `lvm` or `md`.
+        layer: &'static str,
+        /// The structure concerned.
+        structure: String,
+        /// What is missing.
+        what: String,
+    },
 }
 
 impl VolumeError {
@@ -82,6 +102,8 @@ impl VolumeError {
             VolumeError::Corrupt { .. } => ErrorKind::Corrupt,
             VolumeError::Limit { .. } => ErrorKind::LimitExceeded,
             VolumeError::NoUsableGpt { kind, .. } => *kind,
+            VolumeError::Unsupported { .. } => ErrorKind::Unsupported,
+            VolumeError::NotFound { .. } => ErrorKind::NotFound,
         }
     }
 
@@ -129,6 +151,8 @@ impl VolumeError {
                 ..
             } => format!("{what} is {actual}, above the limit of {limit}"),
             VolumeError::NoUsableGpt { .. } => self.to_string(),
+            VolumeError::Unsupported { reason, .. } => reason.clone(),
+            VolumeError::NotFound { what, .. } => what.clone(),
         }
     }
 
@@ -166,6 +190,12 @@ impl VolumeError {
                 self.kind(),
                 self.to_string(),
             ),
+            VolumeError::Unsupported {
+                layer, structure, ..
+            }
+            | VolumeError::NotFound {
+                layer, structure, ..
+            } => Anomaly::new(*layer, structure.clone(), None, self.kind(), self.problem()),
         }
     }
 }

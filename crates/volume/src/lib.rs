@@ -68,7 +68,9 @@ mod boot_sector;
 mod error;
 mod gpt;
 mod layout;
+pub mod lvm;
 mod mbr;
+pub mod md;
 mod table;
 mod type_names;
 
