@@ -48,6 +48,100 @@ pub struct OpenedVolume {
     pub fs: Option<Arc<dyn GuestFs>>,
     /// Why probing or opening failed.
     pub error: Option<String>,
+    /// `lvm` or `md` when the volume is a physical volume or an array member.
+    pub member_of: Option<&'static str>,
+}
+
+/// md arrays and LVM volume groups assembled from the base volumes.
+#[derive(Default)]
+pub struct Stacked {
+    /// Base volume ids that are PVs (`lvm`) or array members (`md`).
+    pub members: Vec<(String, &'static str)>,
+    /// New volumes: readable md arrays (`md/NAME`) and logical volumes (`VG/LV`).
+    pub volumes: Vec<(String, Arc<dyn BlockSource>)>,
+    /// Arrays found.
+    pub arrays: Vec<imgcheck_volume::md::MdArray>,
+    /// Volume groups found.
+    pub lvm: Option<imgcheck_volume::lvm::LvmScan>,
+    /// Problems met.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Probe base volumes for md and LVM signatures (md first: RAID1 members with metadata at the
+/// end look like their array's content), assemble arrays, scan volume groups, expose LVs.
+fn assemble_stacked(
+    base: &[(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)],
+    limits: &Limits,
+) -> Stacked {
+    use imgcheck_volume::{lvm, md};
+    let mut out = Stacked::default();
+    let mut md_members: Vec<md::Member> = Vec::new();
+    let mut pvs: Vec<(String, Arc<dyn BlockSource>)> = Vec::new();
+    for (id, _, s) in base {
+        let Ok(src) = s else { continue };
+        match md::probe(src.as_ref()) {
+            Ok(Some(m)) => {
+                md_members.push((id.clone(), src.clone(), m));
+                out.members.push((id.clone(), "md"));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => out.anomalies.push(Anomaly::from_error(
+                "md",
+                format!("volume {id}"),
+                None,
+                e.kind(),
+                &e,
+            )),
+        }
+        match lvm::probe_pv(src.as_ref()) {
+            Ok(Some(_)) => {
+                pvs.push((id.clone(), src.clone()));
+                out.members.push((id.clone(), "lvm"));
+            }
+            Ok(None) => {}
+            Err(e) => out.anomalies.push(Anomaly::from_error(
+                "lvm",
+                format!("volume {id}"),
+                None,
+                e.kind(),
+                &e,
+            )),
+        }
+    }
+    if !md_members.is_empty() {
+        let (arrays, anomalies) = md::assemble(&md_members);
+        out.anomalies.extend(anomalies);
+        for a in &arrays {
+            if !a.readable {
+                continue;
+            }
+            let id = format!("md/{}", a.name.clone().unwrap_or_else(|| a.uuid.clone()));
+            match md::array_source(a, &md_members) {
+                Ok(src) => match lvm::probe_pv(src.as_ref()) {
+                    Ok(Some(_)) => pvs.push((id, src)),
+                    _ => out.volumes.push((id, src)),
+                },
+                Err(e) => out.anomalies.push(Anomaly::from_error("md", id, None, e.kind(), &e)),
+            }
+        }
+        out.arrays = arrays;
+    }
+    if !pvs.is_empty() {
+        let scan = lvm::scan(&pvs, limits);
+        out.anomalies.extend(scan.anomalies.iter().cloned());
+        for vg in &scan.vgs {
+            for lv in vg.lvs.iter().filter(|lv| lv.visible && lv.readable) {
+                let id = format!("{}/{}", vg.name, lv.name);
+                match vg.lv_source(&lv.name, &pvs) {
+                    Ok(src) => out.volumes.push((id, src)),
+                    Err(e) => out.anomalies.push(Anomaly::from_error("lvm", id, None, e.kind(), &e)),
+                }
+            }
+        }
+        out.lvm = Some(scan);
+    }
+    out
 }
 
 /// Wall time per stage.
@@ -71,6 +165,10 @@ pub struct Analysis {
     pub guest: Option<(Assembly, LinuxFacts)>,
     /// Number of OS roots found.
     pub roots: u32,
+    /// md arrays found.
+    pub md_arrays: Vec<imgcheck_volume::md::MdArray>,
+    /// LVM volume groups found.
+    pub lvm: Option<imgcheck_volume::lvm::LvmScan>,
     /// The facts the checks see.
     pub facts: Facts,
     /// Stage timings.
@@ -88,8 +186,9 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
         .map_err(|e| error_chain(&e));
     let t2 = Instant::now();
 
-    // The volumes: every partition but the extended container, or the whole disk.
-    let mut specs: Vec<(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)> = Vec::new();
+    // The volumes: every partition but the extended container, or the whole disk; then md
+    // arrays and LVM logical volumes assembled from them.
+    let mut base: Vec<(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)> = Vec::new();
     match &table {
         Ok(t) if !t.partitions.is_empty() => {
             for p in t.partitions.iter().filter(|p| p.kind != PartitionKind::Extended) {
@@ -97,14 +196,38 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
                     .source(src.clone())
                     .map(|s| Arc::new(s) as Arc<dyn BlockSource>)
                     .map_err(|e| format!("partition {} lies outside the disk: {e}", p.number));
-                specs.push((p.number.to_string(), Some(p.number), s));
+                base.push((p.number.to_string(), Some(p.number), s));
             }
         }
-        _ => specs.push(("whole".to_string(), None, Ok(src.clone()))),
+        _ => base.push(("whole".to_string(), None, Ok(src.clone()))),
     }
+    let stacked = assemble_stacked(&base, &limits);
+    let md_arrays = stacked.arrays.clone();
+    let lvm = stacked.lvm.clone();
+    let stacked_anomalies = stacked.anomalies.clone();
+    let specs: Vec<(String, Option<u32>, Option<&'static str>, Result<Arc<dyn BlockSource>, String>)> =
+        base.into_iter()
+            .map(|(id, part, s)| {
+                let member = stacked.members.iter().find(|(m, _)| *m == id).map(|(_, k)| *k);
+                (id, part, member, s)
+            })
+            .chain(stacked.volumes.into_iter().map(|(id, s)| (id, None, None, Ok(s))))
+            .collect();
     let volumes: Vec<OpenedVolume> = specs
         .into_par_iter()
-        .map(|(id, partition, s)| open_volume(id, partition, s, &limits))
+        .map(|(id, partition, member, s)| match member {
+            // Members of an md array or LVM physical volumes hold no filesystem themselves.
+            Some(kind) => OpenedVolume {
+                id,
+                partition,
+                source: s.unwrap_or_else(|_| Arc::new(imgcheck_core::ZeroSource::new(0))),
+                probed: None,
+                fs: None,
+                error: None,
+                member_of: Some(kind),
+            },
+            None => open_volume(id, partition, s, &limits),
+        })
         .collect();
     let t3 = Instant::now();
 
@@ -116,20 +239,23 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let roots = imgcheck_inspect::find_linux_roots(&descs);
     let guest = roots.first().and_then(|&r| {
         imgcheck_inspect::assemble(&descs, r, limits.max_symlink_depth, 1 << 20).map(|a| {
-            let f = imgcheck_inspect::linux::inspect(&a.view);
+            let f = imgcheck_inspect::linux::inspect(&a.view, &limits);
             (a, f)
         })
     });
     let t4 = Instant::now();
 
-    let facts = build_facts(
+    let mut facts = build_facts(
         &disk,
         &table,
         &volumes,
         guest.as_ref(),
         u32::try_from(roots.len()).unwrap_or(u32::MAX),
     );
+    facts.anomalies.extend(stacked_anomalies);
     Ok(Analysis {
+        md_arrays,
+        lvm,
         volumes,
         guest,
         roots: u32::try_from(roots.len()).unwrap_or(u32::MAX),
@@ -159,6 +285,7 @@ fn open_volume(
                 probed: None,
                 fs: None,
                 error: Some(e),
+                member_of: None,
             }
         }
     };
@@ -172,6 +299,7 @@ fn open_volume(
                 probed: None,
                 fs: None,
                 error: Some(error_chain(&e)),
+                member_of: None,
             }
         }
     };
@@ -189,6 +317,7 @@ fn open_volume(
         probed: Some(probed),
         fs,
         error,
+        member_of: None,
     }
 }
 
@@ -332,6 +461,8 @@ fn build_facts(
             ));
         }
         let content = match (&v.fs, &v.probed) {
+            _ if v.member_of == Some("lvm") => VolumeContent::Lvm,
+            _ if v.member_of == Some("md") => VolumeContent::Raid,
             (Some(fs), _) => VolumeContent::Filesystem(fs_facts(fs.as_ref(), roles_of(&v.id))),
             (None, Some(Probed::Swap { uuid, label })) => VolumeContent::Swap {
                 uuid: uuid.clone(),

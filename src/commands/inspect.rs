@@ -48,6 +48,8 @@ pub fn to_json(a: &Analysis) -> Value {
             "virtual_size": a.facts.image.virtual_size,
         },
         "volumes": a.facts.volumes,
+        "md_arrays": a.md_arrays,
+        "lvm": a.lvm.as_ref().map(|l| &l.vgs),
         "roots_found": a.roots,
         "guest": guest,
         "anomalies": a.facts.anomalies,

@@ -181,9 +181,10 @@ pub fn resolve_entry(e: &FstabEntry, vols: &[VolumeDesc]) -> Resolution {
                 reason: format!("{n} is not a disk device name imgcheck can map"),
             },
         },
-        DeviceSpec::Lvm { vg, lv } => Resolution::Unresolved {
-            reason: format!("LVM logical volume {vg}/{lv}: LVM is not read yet"),
-        },
+        DeviceSpec::Lvm { vg, lv } => {
+            let id = format!("{vg}/{lv}");
+            found(&|v| v.id == id, format!("logical volume {id}"))
+        }
         DeviceSpec::Other(s) => Resolution::Unresolved {
             reason: format!("{s:?} does not name a device"),
         },
