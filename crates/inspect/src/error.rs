@@ -13,9 +13,9 @@ pub enum InspectError {
         path: String,
         /// Volume id.
         volume: String,
-        /// The filesystem's error.
+        /// The filesystem's error (boxed: it is large and errors are the cold path).
         #[source]
-        source: FsError,
+        source: Box<FsError>,
     },
     /// No filesystem is mounted at `/`.
     #[error("no root filesystem in the guest view")]
@@ -41,7 +41,7 @@ impl InspectError {
         InspectError::Fs {
             path: path.to_string(),
             volume: volume.to_string(),
-            source,
+            source: Box::new(source),
         }
     }
 

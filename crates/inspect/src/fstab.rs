@@ -111,10 +111,13 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A `NAME=` prefix (or `/dev/disk/by-*/` directory) and the spec it introduces.
+type SpecPrefix = (&'static str, fn(String) -> DeviceSpec);
+
 /// Classify an fstab device field.
 pub fn classify_spec(spec: &str) -> DeviceSpec {
     let strip_quotes = |v: &str| v.trim_matches('"').to_string();
-    let pairs: [(&str, fn(String) -> DeviceSpec); 4] = [
+    let pairs: [SpecPrefix; 4] = [
         ("UUID=", DeviceSpec::Uuid),
         ("LABEL=", DeviceSpec::Label),
         ("PARTUUID=", DeviceSpec::PartUuid),
@@ -125,7 +128,7 @@ pub fn classify_spec(spec: &str) -> DeviceSpec {
             return make(strip_quotes(v));
         }
     }
-    let by: [(&str, fn(String) -> DeviceSpec); 4] = [
+    let by: [SpecPrefix; 4] = [
         ("/dev/disk/by-uuid/", DeviceSpec::Uuid),
         ("/dev/disk/by-label/", DeviceSpec::Label),
         ("/dev/disk/by-partuuid/", DeviceSpec::PartUuid),
@@ -274,7 +277,7 @@ broken\n\
         assert_eq!(f.entries[7].mount_point, "/mnt/My Share");
         assert_eq!(f.entries[8].spec, DeviceSpec::Other("tmpfs".into()));
         assert_eq!(f.problems.len(), 2);
-        assert_eq!(f.problems[0].line, 12);
+        assert_eq!(f.problems[0].line, 11);
         assert!(f.problems[1].message.contains("field 5"));
     }
 

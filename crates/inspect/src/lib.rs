@@ -9,19 +9,30 @@
 //! let roots = imgcheck_inspect::find_linux_roots(&vols);
 //! if let Some(&r) = roots.first() {
 //!     let guest = imgcheck_inspect::assemble(&vols, r, 40, 1 << 20).unwrap();
-//!     let facts = imgcheck_inspect::linux::inspect(&guest.view);
+//!     let facts = imgcheck_inspect::linux::inspect(&guest.view, &imgcheck_core::Limits::default());
 //!     println!("{:?} {:?}", facts.pretty_name, facts.arch);
 //! }
 //! # }
 //! ```
 
+pub mod agents;
 mod assemble;
+pub mod bootloader;
 pub mod elf;
 mod error;
 pub mod fstab;
+pub mod initramfs;
+pub mod kconfig;
 pub mod linux;
+pub mod network;
 pub mod osrelease;
+pub mod packages;
+pub mod services;
+pub mod system;
+#[cfg(test)]
+mod testfs;
 mod view;
+pub mod yaml;
 
 pub use assemble::{
     assemble, find_linux_roots, is_linux_root, kernel_name_partition, resolve_entry, Assembly,

@@ -3,18 +3,31 @@
 //! Sources, in order of preference (as libguestfs inspection and dissect do): `/etc/os-release`
 //! (or `/usr/lib/os-release`), then the legacy release files; the architecture from the ELF
 //! header of `/bin/sh`, `/bin/bash` or `/bin/ls`; kernels from `/boot/vmlinuz-*` matched with
-//! their initramfs, config and `/lib/modules/<version>`.
+//! their initramfs, config and `/lib/modules/<version>`; for each kernel the driver status
+//! ([`kconfig`]) and the initramfs listing ([`initramfs`]); then the bootloader
+//! ([`bootloader`]), network ([`network`]), services ([`services`]), packages ([`packages`]),
+//! agents ([`agents`]) and system settings ([`system`]).
 
+use crate::agents::{self, AgentFacts};
+use crate::bootloader::{self, BootFacts};
 use crate::elf;
+use crate::initramfs;
+use crate::kconfig::{self, DriverStatus, KernelModules, CLOUD_DRIVERS};
+use crate::network::{self, NetworkFacts};
 use crate::osrelease;
+use crate::packages::{self, Packages};
+use crate::services::ServiceIndex;
+use crate::system::{self, SystemFacts};
 use crate::view::GuestView;
+use imgcheck_core::Limits;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Bytes read of small text files (release files, hostname).
 const SMALL_FILE: u64 = 64 * 1024;
 
 /// One installed kernel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct KernelInfo {
     /// Version string, e.g. `6.1.0-28-cloud-amd64`.
     pub version: String,
@@ -26,6 +39,35 @@ pub struct KernelInfo {
     pub config: Option<String>,
     /// Whether `/lib/modules/<version>` exists.
     pub modules_dir: bool,
+    /// This is the kernel of the bootloader's default entry.
+    pub default: bool,
+    /// Config, built-in list and module inventory.
+    pub modules: KernelModules,
+    /// Status of the storage and network drivers of [`CLOUD_DRIVERS`].
+    pub drivers: BTreeMap<String, DriverStatus>,
+    /// What the initramfs holds.
+    pub initrd_summary: Option<InitrdSummary>,
+}
+
+/// The initramfs of one kernel, summarised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InitrdSummary {
+    /// Guest path.
+    pub path: String,
+    /// Member compressions in order (`none`, `gzip`, `zstd`, …).
+    pub compressions: Vec<String>,
+    /// Entries listed.
+    pub entries: usize,
+    /// Kernel modules in it.
+    pub module_count: usize,
+    /// Which of [`CLOUD_DRIVERS`] it holds as modules.
+    pub drivers_found: Vec<String>,
+    /// The whole initramfs was read (no limit hit, no error): only then does absence count.
+    pub complete: bool,
+    /// A byte or entry limit stopped the listing.
+    pub truncated: bool,
+    /// Why it could not be (fully) read.
+    pub error: Option<String>,
 }
 
 /// Facts of a Linux guest.
@@ -51,6 +93,18 @@ pub struct LinuxFacts {
     pub hostname: Option<String>,
     /// Installed kernels, sorted by version.
     pub kernels: Vec<KernelInfo>,
+    /// Bootloader configuration.
+    pub boot: BootFacts,
+    /// Network configuration.
+    pub network: NetworkFacts,
+    /// Enabled systemd units and SysV services.
+    pub enabled_units: Vec<String>,
+    /// Package database.
+    pub packages: Packages,
+    /// Cloud and hypervisor agents.
+    pub agents: AgentFacts,
+    /// System settings (SELinux, RTC, shadow, root, sshd, firewall, …).
+    pub system: SystemFacts,
 }
 
 /// Legacy release files: path, distribution id. Checked in this order when os-release is absent.
@@ -85,7 +139,7 @@ fn first_version(s: &str) -> Option<String> {
 }
 
 /// Collect the facts of the guest seen through `view`.
-pub fn inspect(view: &GuestView) -> LinuxFacts {
+pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
     let mut f = LinuxFacts::default();
     let read = |p: &str| view.read_text(p, SMALL_FILE).ok();
     for p in ["/etc/os-release", "/usr/lib/os-release"] {
@@ -115,7 +169,13 @@ pub fn inspect(view: &GuestView) -> LinuxFacts {
             }
         }
     }
-    for p in ["/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/ls", "/usr/bin/ls"] {
+    for p in [
+        "/bin/sh",
+        "/bin/bash",
+        "/usr/bin/bash",
+        "/bin/ls",
+        "/usr/bin/ls",
+    ] {
         if let Ok(head) = view.read(p, 64) {
             if let Some(a) = elf::arch(&head) {
                 f.arch = Some(a.to_string());
@@ -133,8 +193,66 @@ pub fn inspect(view: &GuestView) -> LinuxFacts {
                 .find(|l| !l.is_empty() && !l.starts_with('#'))
                 .map(str::to_string)
         });
+    f.boot = bootloader::inspect(view);
     f.kernels = kernels(view);
+    let default = f.boot.default_entry.clone();
+    for k in &mut f.kernels {
+        k.default = default.as_ref().is_some_and(|d| {
+            d.kernel.as_deref() == Some(k.image.as_str())
+                || d.version.as_deref() == Some(k.version.as_str())
+        });
+        k.modules = kconfig::read(view, &k.version, k.config.as_deref());
+        k.modules_dir = k.modules_dir || k.modules.module_source != "none";
+        k.drivers = CLOUD_DRIVERS
+            .iter()
+            .map(|(n, _)| ((*n).to_string(), k.modules.driver_status(n)))
+            .collect();
+        k.initrd_summary = k.initrd.as_deref().map(|p| initrd_summary(view, p, limits));
+    }
+    let ix = ServiceIndex::load(view);
+    f.enabled_units = ix.enabled_units();
+    f.network = network::inspect(view, &ix);
+    f.packages = packages::inspect(view, limits.max_file_bytes);
+    f.agents = agents::inspect(view, &ix);
+    f.system = system::inspect(view, &ix);
     f
+}
+
+/// Read and list one initramfs.
+pub fn initrd_summary(view: &GuestView, path: &str, limits: &Limits) -> InitrdSummary {
+    let mut s = InitrdSummary {
+        path: path.to_string(),
+        ..InitrdSummary::default()
+    };
+    let data = match view.read(path, limits.max_file_bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            s.error = Some(imgcheck_core::error_chain(&e));
+            return s;
+        }
+    };
+    match initramfs::list(&data, limits) {
+        Ok(l) => {
+            let mods = initramfs::modules_in(&l);
+            s.compressions = l
+                .compressions
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
+            s.entries = l.paths.len();
+            s.module_count = mods.len();
+            s.drivers_found = CLOUD_DRIVERS
+                .iter()
+                .filter(|(n, _)| mods.contains(*n))
+                .map(|(n, _)| (*n).to_string())
+                .collect();
+            s.complete = l.complete();
+            s.truncated = l.truncated;
+            s.error = l.error;
+        }
+        Err(e) => s.error = Some(e.to_string()),
+    }
+    s
 }
 
 fn kernels(view: &GuestView) -> Vec<KernelInfo> {
@@ -144,7 +262,10 @@ fn kernels(view: &GuestView) -> Vec<KernelInfo> {
     let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
     let mut out = Vec::new();
     for n in &names {
-        let version = match n.strip_prefix("vmlinuz-").or_else(|| n.strip_prefix("vmlinux-")) {
+        let version = match n
+            .strip_prefix("vmlinuz-")
+            .or_else(|| n.strip_prefix("vmlinux-"))
+        {
             Some(v) if !v.is_empty() => v.to_string(),
             _ => continue,
         };
@@ -168,6 +289,7 @@ fn kernels(view: &GuestView) -> Vec<KernelInfo> {
             initrd,
             config,
             modules_dir,
+            ..KernelInfo::default()
         });
     }
     out.sort_by(|a, b| a.version.cmp(&b.version));
@@ -180,7 +302,10 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(first_version("CentOS release 6.10 (Final)").as_deref(), Some("6.10"));
+        assert_eq!(
+            first_version("CentOS release 6.10 (Final)").as_deref(),
+            Some("6.10")
+        );
         assert_eq!(first_version("12.8").as_deref(), Some("12.8"));
         assert_eq!(first_version("no digits"), None);
     }

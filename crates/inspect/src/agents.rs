@@ -1,0 +1,324 @@
+//! Cloud and hypervisor agents: cloud-init (binary, `/etc/cloud/cloud.cfg` +
+//! `cloud.cfg.d/*.cfg` merged in lexical order as cloud-init does: `datasource_list`, the
+//! `growpart`/`resizefs` modules and their `growpart: mode: off` / `resize_rootfs: false`
+//! switches, its units), growpart, Alibaba Cloud Assistant and Security Center (Aegis),
+//! qemu-guest-agent, and other hypervisors' tools (VMware, VirtualBox, Xen, Hyper-V). Evidence
+//! paths as in Alibaba's cleanup scripts and virt-v2v's `convert_linux.ml`. Own code: existence
+//! checks and a YAML subset.
+
+use crate::services::ServiceIndex;
+use crate::view::GuestView;
+use crate::yaml::{self, Yaml};
+use serde::Serialize;
+
+/// Bytes read of one cloud-init config.
+const MAX_CFG: u64 = 1 << 20;
+/// cloud.cfg.d files read.
+const MAX_FILES: usize = 256;
+
+/// cloud-init facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CloudInit {
+    /// The `cloud-init` program path, if present.
+    pub binary: Option<String>,
+    /// Config files read, in merge order.
+    pub config_files: Vec<String>,
+    /// Effective `datasource_list` (the last file setting it wins), and where.
+    pub datasource_list: Option<Vec<String>>,
+    /// File that set `datasource_list`.
+    pub datasource_source: Option<String>,
+    /// `growpart` is listed in a module list.
+    pub growpart_module: bool,
+    /// `resizefs` (or `resize_rootfs`) is listed in a module list.
+    pub resizefs_module: bool,
+    /// `growpart: mode: off|false` disables it.
+    pub growpart_disabled: bool,
+    /// `resize_rootfs: false` disables resizing.
+    pub resizefs_disabled: bool,
+    /// Units `cloud-init-local`, `cloud-init`, `cloud-config`, `cloud-final` enabled.
+    pub units_enabled: Vec<String>,
+    /// `/etc/cloud/cloud-init.disabled` exists.
+    pub disabled_file: bool,
+    /// `/var/lib/cloud/instances` holds instance state (not generalised).
+    pub instances_present: bool,
+}
+
+/// A tool found by path or unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    /// Present (any evidence found).
+    pub present: bool,
+    /// Its service is enabled.
+    pub enabled: bool,
+    /// Paths found.
+    pub evidence: Vec<String>,
+}
+
+/// Agents in the guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgentFacts {
+    /// cloud-init.
+    pub cloud_init: CloudInit,
+    /// `growpart` program path.
+    pub growpart: Option<String>,
+    /// Alibaba Cloud Assistant.
+    pub cloud_assistant: Agent,
+    /// Alibaba Security Center (Aegis).
+    pub security_center: Agent,
+    /// qemu-guest-agent.
+    pub qemu_guest_agent: Agent,
+    /// Other hypervisors' tools: name → evidence.
+    pub other_hypervisor_tools: Vec<(String, Agent)>,
+}
+
+fn module_names(list: &Yaml) -> Vec<String> {
+    list.items()
+        .iter()
+        .filter_map(|i| match i {
+            Yaml::Scalar(s, _) => Some(s.clone()),
+            Yaml::List(v) => v.first().and_then(Yaml::as_str).map(str::to_string),
+            Yaml::Map(_) => i.get("name").and_then(Yaml::as_str).map(str::to_string),
+            Yaml::Null => None,
+        })
+        .collect()
+}
+
+/// Merge one cloud-init config document into `c`.
+pub fn apply_cloud_cfg(c: &mut CloudInit, y: &Yaml, file: &str) {
+    if let Some(ds) = y.get("datasource_list") {
+        c.datasource_list = Some(
+            ds.items()
+                .iter()
+                .filter_map(|d| d.as_str())
+                .map(str::to_string)
+                .collect(),
+        );
+        c.datasource_source = Some(file.to_string());
+    }
+    for key in [
+        "cloud_init_modules",
+        "cloud_config_modules",
+        "cloud_final_modules",
+    ] {
+        if let Some(l) = y.get(key) {
+            for m in module_names(l) {
+                let m = m.replace('-', "_");
+                match m.as_str() {
+                    "growpart" => c.growpart_module = true,
+                    "resizefs" | "resize_rootfs" => c.resizefs_module = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    if let Some(g) = y.get("growpart") {
+        if let Some(mode) = g.get("mode") {
+            c.growpart_disabled = mode.as_bool() == Some(false) || mode.as_str() == Some("off");
+        }
+    }
+    if let Some(r) = y.get("resize_rootfs") {
+        c.resizefs_disabled = r.as_bool() == Some(false);
+    }
+}
+
+fn first_existing(view: &GuestView, paths: &[&str]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|p| view.exists(p))
+        .map(|p| p.to_string())
+        .collect()
+}
+
+fn agent(view: &GuestView, ix: &ServiceIndex, paths: &[&str], units: &[&str]) -> Agent {
+    let mut a = Agent {
+        evidence: first_existing(view, paths),
+        ..Agent::default()
+    };
+    for u in units {
+        let s = ix.unit_state(u);
+        if s.exists {
+            a.evidence.extend(s.unit_path.clone());
+            if s.unit_path.is_none() {
+                a.evidence.extend(s.evidence.iter().cloned());
+            }
+        }
+        a.enabled |= s.enabled;
+    }
+    a.evidence.sort();
+    a.evidence.dedup();
+    a.present = !a.evidence.is_empty();
+    a
+}
+
+/// Read the agents of the guest.
+pub fn inspect(view: &GuestView, ix: &ServiceIndex) -> AgentFacts {
+    let mut f = AgentFacts::default();
+    let ci = &mut f.cloud_init;
+    ci.binary = first_existing(view, &["/usr/bin/cloud-init", "/usr/local/bin/cloud-init"])
+        .into_iter()
+        .next();
+    let mut files = vec!["/etc/cloud/cloud.cfg".to_string()];
+    if let Ok(mut ents) = view.read_dir("/etc/cloud/cloud.cfg.d") {
+        ents.sort_by(|a, b| a.name.cmp(&b.name));
+        files.extend(
+            ents.into_iter()
+                .filter(|e| e.name.ends_with(".cfg"))
+                .take(MAX_FILES)
+                .map(|e| format!("/etc/cloud/cloud.cfg.d/{}", e.name)),
+        );
+    }
+    for p in files {
+        if let Ok(t) = view.read_text(&p, MAX_CFG) {
+            apply_cloud_cfg(ci, &yaml::parse(&t), &p);
+            ci.config_files.push(p);
+        }
+    }
+    for u in [
+        "cloud-init-local.service",
+        "cloud-init.service",
+        "cloud-config.service",
+        "cloud-final.service",
+    ] {
+        if ix.unit_state(u).enabled {
+            ci.units_enabled.push(u.to_string());
+        }
+    }
+    ci.disabled_file = view.exists("/etc/cloud/cloud-init.disabled");
+    ci.instances_present = view
+        .read_dir("/var/lib/cloud/instances")
+        .is_ok_and(|e| !e.is_empty());
+    f.growpart = first_existing(
+        view,
+        &[
+            "/usr/bin/growpart",
+            "/usr/sbin/growpart",
+            "/usr/local/bin/growpart",
+        ],
+    )
+    .into_iter()
+    .next();
+
+    let mut assist = agent(
+        view,
+        ix,
+        &["/usr/sbin/aliyun-service", "/usr/local/share/aliyun-assist"],
+        &["aliyun.service"],
+    );
+    if let Ok(vers) = view.read_dir("/usr/local/share/aliyun-assist") {
+        for v in vers.iter().take(MAX_FILES) {
+            let p = format!("/usr/local/share/aliyun-assist/{}/aliyun-service", v.name);
+            if view.exists(&p) {
+                assist.evidence.push(p);
+            }
+        }
+    }
+    f.cloud_assistant = assist;
+    f.security_center = agent(
+        view,
+        ix,
+        &["/usr/local/aegis", "/etc/init.d/aegis"],
+        &["aegis.service"],
+    );
+    f.qemu_guest_agent = agent(
+        view,
+        ix,
+        &["/usr/bin/qemu-ga", "/usr/sbin/qemu-ga"],
+        &["qemu-guest-agent.service"],
+    );
+    let others: [(&str, &[&str], &[&str]); 6] = [
+        (
+            "open-vm-tools",
+            &["/usr/bin/vmtoolsd", "/etc/vmware-tools"],
+            &["open-vm-tools.service", "vmtoolsd.service"],
+        ),
+        (
+            "vmware-tools",
+            &[
+                "/usr/bin/vmware-uninstall-tools.pl",
+                "/etc/init.d/vmware-tools",
+            ],
+            &[],
+        ),
+        (
+            "virtualbox-guest-additions",
+            &[
+                "/var/lib/VBoxGuestAdditions/config",
+                "/opt/VBoxGuestAdditions",
+            ],
+            &["vboxadd.service", "vboxadd-service.service"],
+        ),
+        (
+            "xe-guest-utilities",
+            &["/usr/sbin/xe-daemon", "/usr/sbin/xe-linux-distribution"],
+            &["xe-linux-distribution.service"],
+        ),
+        (
+            "hyperv-daemons",
+            &["/usr/sbin/hv_kvp_daemon", "/usr/sbin/hypervkvpd"],
+            &["hv-kvp-daemon.service", "hypervkvpd.service"],
+        ),
+        (
+            "parallels-tools",
+            &["/usr/lib/parallels-tools/install"],
+            &[],
+        ),
+    ];
+    for (name, paths, units) in others {
+        let a = agent(view, ix, paths, units);
+        if a.present {
+            f.other_hypervisor_tools.push((name.to_string(), a));
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::testfs::MemFs;
+
+    #[test]
+    fn cloud_init_merge_and_agents() {
+        let view = MemFs::new()
+            .file("/usr/bin/cloud-init", "x")
+            .file("/etc/cloud/cloud.cfg", "datasource_list: [ NoCloud, None ]\ncloud_init_modules:\n - migrator\n - [growpart, always]\n - resizefs\n")
+            .file("/etc/cloud/cloud.cfg.d/90_dpkg.cfg", "datasource_list: [ AliYun ]\n")
+            .file("/etc/cloud/cloud.cfg.d/99-off.cfg", "growpart:\n  mode: 'off'\nresize_rootfs: false\n")
+            .file("/usr/lib/systemd/system/cloud-init.service", "x")
+            .link("/etc/systemd/system/cloud-init.target.wants/cloud-init.service", "/usr/lib/systemd/system/cloud-init.service")
+            .file("/usr/local/share/aliyun-assist/2.5.3.1/aliyun-service", "x")
+            .file("/etc/init.d/aegis", "x")
+            .link("/etc/rc2.d/S90aegis", "../init.d/aegis")
+            .file("/usr/bin/vmtoolsd", "x")
+            .file("/var/lib/cloud/instances/i-123/x", "")
+            .view();
+        let ix = ServiceIndex::load(&view);
+        let f = inspect(&view, &ix);
+        let c = &f.cloud_init;
+        assert_eq!(c.binary.as_deref(), Some("/usr/bin/cloud-init"));
+        assert_eq!(
+            c.datasource_list.as_deref(),
+            Some(&["AliYun".to_string()][..])
+        );
+        assert_eq!(
+            c.datasource_source.as_deref(),
+            Some("/etc/cloud/cloud.cfg.d/90_dpkg.cfg")
+        );
+        assert!(
+            c.growpart_module && c.resizefs_module && c.growpart_disabled && c.resizefs_disabled
+        );
+        assert_eq!(c.units_enabled, vec!["cloud-init.service".to_string()]);
+        assert!(c.instances_present && !c.disabled_file);
+        assert!(f.cloud_assistant.present && !f.cloud_assistant.enabled);
+        assert!(f
+            .cloud_assistant
+            .evidence
+            .contains(&"/usr/local/share/aliyun-assist/2.5.3.1/aliyun-service".to_string()));
+        assert!(f.security_center.present && f.security_center.enabled);
+        assert!(!f.qemu_guest_agent.present);
+        assert_eq!(f.other_hypervisor_tools.len(), 1);
+        assert_eq!(f.other_hypervisor_tools[0].0, "open-vm-tools");
+        assert!(f.growpart.is_none());
+    }
+}

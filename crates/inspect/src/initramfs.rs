@@ -1,0 +1,886 @@
+//! initramfs listing: the file names inside a Linux initial RAM filesystem image.
+//!
+//! Specification: the kernel's `Documentation/driver-api/early-userspace/buffer-format.rst` and
+//! `init/initramfs.c` (how the kernel itself unpacks: concatenated members, NUL padding between
+//! them, each member either an uncompressed cpio archive or a compressed stream whose output is
+//! one or more cpio archives), cpio "newc"/"crc" headers from `cpio(5)` (110-byte ASCII-hex
+//! header, name and data each padded to 4 bytes, `TRAILER!!!` ends an archive), and the magic
+//! numbers of `lib/decompress.c`. Own code because the walk must follow the kernel's rules
+//! (early-microcode archive first, then the compressed main archive) with bounded memory;
+//! decompression is delegated to pure-Rust crates: `flate2` (gzip), `lzma-rust2` (xz, lzma),
+//! `ruzstd` (zstd), `lz4_flex` (lz4 frame; the kernel's legacy lz4 framing is parsed here and
+//! its blocks handed to `lz4_flex`), `bzip2-rs` (bzip2).
+//!
+//! Nothing is extracted: the walker is a push state machine fed by the decompressors, keeping
+//! only names. cpio sizes are never trusted beyond the data present; total decompressed bytes
+//! are bounded by `Limits::max_initramfs_bytes` and entries by [`MAX_ENTRIES`].
+
+use imgcheck_core::Limits;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+/// cpio "newc" magic (`cpio -H newc`).
+const NEWC_MAGIC: &[u8; 6] = b"070701";
+/// cpio "crc" magic (newc with a checksum field).
+const CRC_MAGIC: &[u8; 6] = b"070702";
+/// Length of a newc/crc header: 6-byte magic + 13 eight-digit hex fields.
+const HEADER_LEN: usize = 110;
+/// Name of the entry that ends a cpio archive.
+const TRAILER: &str = "TRAILER!!!";
+/// Longest entry name accepted (Linux `PATH_MAX`, as `init/initramfs.c` enforces).
+const MAX_NAME: usize = 4096;
+/// Most entries listed from one initramfs; real ones hold a few thousand.
+pub const MAX_ENTRIES: usize = 200_000;
+/// gzip magic, and the "old gzip" variant the kernel also accepts (`lib/decompress.c`).
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const GZIP_OLD_MAGIC: &[u8] = &[0x1f, 0x9e];
+/// bzip2 stream header.
+const BZIP2_MAGIC: &[u8] = b"BZh";
+/// Legacy `.lzma` header as written by `xz -F lzma`: properties 0x5d, dictionary size low bytes.
+const LZMA_MAGIC: &[u8] = &[0x5d, 0x00, 0x00];
+/// xz stream header magic.
+const XZ_MAGIC: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0x00];
+/// lzop magic (recognised, not decoded).
+const LZO_MAGIC: &[u8] = &[0x89, b'L', b'Z', b'O'];
+/// lz4 legacy frame magic 0x184C2102 (little-endian), as `lz4 -l` and the kernel write it.
+const LZ4_LEGACY_MAGIC: &[u8] = &[0x02, 0x21, 0x4c, 0x18];
+/// lz4 frame format magic 0x184D2204.
+const LZ4_FRAME_MAGIC: &[u8] = &[0x04, 0x22, 0x4d, 0x18];
+/// zstd frame magic 0xFD2FB528.
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// Uncompressed size of one lz4 legacy block (`lib/decompress_unlz4.c`: 8 MiB).
+const LZ4_LEGACY_BLOCK: usize = 8 << 20;
+/// Largest zstd window accepted (the kernel's initramfs zstd uses at most 128 MiB windows).
+const ZSTD_MAX_WINDOW: u64 = 128 << 20;
+/// Memory the xz/lzma decoders may use, in KiB (dictionaries of real initramfs are ≤ 64 MiB).
+const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
+
+/// How one member of the initramfs was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    /// Uncompressed cpio (e.g. the early-microcode archive).
+    None,
+    /// gzip.
+    Gzip,
+    /// bzip2.
+    Bzip2,
+    /// Legacy `.lzma`.
+    Lzma,
+    /// xz.
+    Xz,
+    /// lz4 legacy framing (what the kernel's `CONFIG_RD_LZ4` reads).
+    Lz4Legacy,
+    /// lz4 frame format.
+    Lz4,
+    /// zstd.
+    Zstd,
+    /// lzop (recognised, not decoded).
+    Lzo,
+}
+
+impl Compression {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Lzma => "lzma",
+            Compression::Xz => "xz",
+            Compression::Lz4Legacy => "lz4-legacy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+            Compression::Lzo => "lzo",
+        }
+    }
+
+    fn detect(head: &[u8]) -> Option<Compression> {
+        let table: [(&[u8], Compression); 9] = [
+            (GZIP_MAGIC, Compression::Gzip),
+            (GZIP_OLD_MAGIC, Compression::Gzip),
+            (BZIP2_MAGIC, Compression::Bzip2),
+            (XZ_MAGIC, Compression::Xz),
+            (LZMA_MAGIC, Compression::Lzma),
+            (LZ4_LEGACY_MAGIC, Compression::Lz4Legacy),
+            (LZ4_FRAME_MAGIC, Compression::Lz4),
+            (ZSTD_MAGIC, Compression::Zstd),
+            (LZO_MAGIC, Compression::Lzo),
+        ];
+        table
+            .iter()
+            .find(|(m, _)| head.starts_with(m))
+            .map(|(_, c)| *c)
+    }
+}
+
+/// What an initramfs holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Listing {
+    /// Entry paths in archive order, normalised (no leading `./` or `/`), `TRAILER!!!` omitted.
+    pub paths: Vec<String>,
+    /// Compression of each member, in order (`none` for uncompressed cpio archives).
+    pub compressions: Vec<Compression>,
+    /// Bytes of cpio data walked (uncompressed members included).
+    pub cpio_bytes: u64,
+    /// True when `Limits::max_initramfs_bytes` or [`MAX_ENTRIES`] stopped the walk.
+    pub truncated: bool,
+    /// An error met after some entries were listed (the kernel, too, keeps what it unpacked).
+    /// When set, the listing is incomplete and absence of a file proves nothing.
+    pub error: Option<String>,
+}
+
+impl Listing {
+    /// True when the whole initramfs was read: no limit hit, no error.
+    pub fn complete(&self) -> bool {
+        !self.truncated && self.error.is_none()
+    }
+}
+
+/// Errors that leave nothing listed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InitramfsError {
+    /// The file is empty or all zero.
+    #[error("initramfs holds no data")]
+    Empty,
+    /// The first member is neither cpio nor a known compression.
+    #[error("initramfs member at offset {offset} is neither cpio nor a known compression (first bytes {head})")]
+    Unrecognised {
+        /// Byte offset in the file.
+        offset: u64,
+        /// The first bytes, hex.
+        head: String,
+    },
+    /// Reading failed before any entry was listed.
+    #[error("initramfs {member} member at offset {offset}: {message}")]
+    Corrupt {
+        /// `cpio`, `gzip`, `xz`, …
+        member: &'static str,
+        /// Byte offset of the member in the file.
+        offset: u64,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Why the cpio walker stopped consuming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stop {
+    /// Entry or byte limit reached.
+    Limit,
+    /// Malformed cpio data.
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between archives (or entries): NULs are skipped, `0` starts a header.
+    Between,
+    /// Collecting the 110-byte header.
+    Header,
+    /// Collecting the name (`namesize` bytes incl. NUL), then padding to 4.
+    Name { namesize: usize, filesize: u64 },
+    /// Skipping data and padding.
+    Skip(u64),
+}
+
+/// The cpio push parser.
+struct Walker {
+    state: State,
+    buf: Vec<u8>,
+    /// Position in the current stream (alignment is relative to its start).
+    pos: u64,
+    /// What has been listed so far.
+    listing: Listing,
+    max_entries: usize,
+    max_bytes: u64,
+    stop: Option<Stop>,
+}
+
+fn pad4(pos: u64) -> u64 {
+    pos.wrapping_neg() & 3
+}
+
+fn hex_field(h: &[u8], idx: usize) -> Option<u64> {
+    let start = 6usize.checked_add(idx.checked_mul(8)?)?;
+    let s = std::str::from_utf8(h.get(start..start.checked_add(8)?)?).ok()?;
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// Normalise an archive path: strip `./` and leading `/`, drop `.` components.
+pub fn normalise(name: &str) -> String {
+    name.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Walker {
+    fn new(limits: &Limits) -> Walker {
+        Walker {
+            state: State::Between,
+            buf: Vec::new(),
+            pos: 0,
+            listing: Listing::default(),
+            max_entries: MAX_ENTRIES,
+            max_bytes: limits.max_initramfs_bytes,
+            stop: None,
+        }
+    }
+
+    fn start_stream(&mut self) {
+        self.state = State::Between;
+        self.buf.clear();
+        self.pos = 0;
+    }
+
+    /// Consume `data`; returns the bytes consumed. With `stop_at_trailer` it returns right
+    /// after an archive trailer's padding (the top level then decides what follows); otherwise
+    /// it consumes everything, and a byte that starts no header between archives is junk.
+    fn feed(&mut self, data: &[u8], stop_at_trailer: bool) -> Result<usize, Stop> {
+        let mut i = 0usize;
+        while let Some(rest) = data.get(i..).filter(|r| !r.is_empty()) {
+            match self.state {
+                State::Between => {
+                    let b = rest.first().copied().unwrap_or(0);
+                    if b == 0 {
+                        let n = rest.iter().take_while(|&&b| b == 0).count();
+                        i = i.saturating_add(n);
+                        self.advance(n);
+                    } else if b == b'0' && pad4(self.pos) == 0 {
+                        self.state = State::Header;
+                        self.buf.clear();
+                    } else if stop_at_trailer {
+                        return Ok(i);
+                    } else {
+                        return Err(Stop::Corrupt(format!(
+                            "junk byte 0x{b:02x} between cpio archives at stream offset {}",
+                            self.pos
+                        )));
+                    }
+                }
+                State::Header => {
+                    let need = HEADER_LEN.saturating_sub(self.buf.len());
+                    let take = need.min(rest.len());
+                    self.buf
+                        .extend_from_slice(rest.get(..take).unwrap_or_default());
+                    i = i.saturating_add(take);
+                    self.advance(take);
+                    if self.buf.len() == HEADER_LEN {
+                        self.parse_header()?;
+                    }
+                }
+                State::Name { namesize, filesize } => {
+                    let need = namesize.saturating_sub(self.buf.len());
+                    let take = need.min(rest.len());
+                    self.buf
+                        .extend_from_slice(rest.get(..take).unwrap_or_default());
+                    i = i.saturating_add(take);
+                    self.advance(take);
+                    if self.buf.len() == namesize {
+                        let raw = self.buf.strip_suffix(&[0]).unwrap_or(&self.buf);
+                        let name = String::from_utf8_lossy(raw).into_owned();
+                        let skip = pad4(self.pos);
+                        if name == TRAILER {
+                            self.state = State::Skip(skip);
+                            self.skip_now(data, &mut i);
+                            if self.state == State::Between && stop_at_trailer {
+                                return Ok(i);
+                            }
+                            continue;
+                        }
+                        let norm = normalise(&name);
+                        if !norm.is_empty() {
+                            if self.listing.paths.len() >= self.max_entries {
+                                self.listing.truncated = true;
+                                return Err(Stop::Limit);
+                            }
+                            self.listing.paths.push(norm);
+                        }
+                        self.state = State::Skip(skip.saturating_add(filesize));
+                        self.skip_now(data, &mut i);
+                    }
+                }
+                State::Skip(_) => self.skip_now(data, &mut i),
+            }
+        }
+        Ok(i)
+    }
+
+    /// In `Skip`, consume as much as possible of `data[*i..]`; switches to `Between` when done.
+    fn skip_now(&mut self, data: &[u8], i: &mut usize) {
+        let State::Skip(left) = self.state else {
+            return;
+        };
+        let avail = u64::try_from(data.len().saturating_sub(*i)).unwrap_or(u64::MAX);
+        let take = left.min(avail);
+        let take_usize = usize::try_from(take).unwrap_or(usize::MAX);
+        *i = i.saturating_add(take_usize);
+        self.advance(take_usize);
+        let left = left.saturating_sub(take);
+        self.state = if left == 0 {
+            State::Between
+        } else {
+            State::Skip(left)
+        };
+    }
+
+    fn advance(&mut self, n: usize) {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        self.pos = self.pos.saturating_add(n);
+        self.listing.cpio_bytes = self.listing.cpio_bytes.saturating_add(n);
+    }
+
+    fn parse_header(&mut self) -> Result<(), Stop> {
+        let h = &self.buf;
+        let magic = h.get(..6).unwrap_or_default();
+        if magic != NEWC_MAGIC && magic != CRC_MAGIC {
+            return Err(Stop::Corrupt(format!(
+                "cpio header at stream offset {} has magic {:?}, expected 070701 or 070702",
+                self.pos.saturating_sub(110),
+                String::from_utf8_lossy(magic)
+            )));
+        }
+        // Fields: ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check.
+        let filesize = hex_field(h, 6);
+        let namesize = hex_field(h, 11);
+        let (Some(filesize), Some(namesize)) = (filesize, namesize) else {
+            return Err(Stop::Corrupt(format!(
+                "cpio header at stream offset {} has non-hex size fields",
+                self.pos.saturating_sub(110)
+            )));
+        };
+        let namesize = usize::try_from(namesize).unwrap_or(usize::MAX);
+        if namesize == 0 || namesize > MAX_NAME {
+            return Err(Stop::Corrupt(format!(
+                "cpio header at stream offset {} has name size {namesize}, expected 1..={MAX_NAME}",
+                self.pos.saturating_sub(110)
+            )));
+        }
+        self.buf.clear();
+        self.state = State::Name { namesize, filesize };
+        Ok(())
+    }
+
+    /// Feed a member's decompressed output; the `Write` side used by the decoders.
+    fn sink(&mut self) -> Sink<'_> {
+        Sink { w: self }
+    }
+}
+
+/// `Write` adapter: decompressor output → cpio walker, bounded by `max_initramfs_bytes`.
+struct Sink<'a> {
+    w: &'a mut Walker,
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.w.max_bytes.saturating_sub(self.w.listing.cpio_bytes);
+        let allowed = usize::try_from(room).unwrap_or(usize::MAX).min(buf.len());
+        let part = buf.get(..allowed).unwrap_or_default();
+        if let Err(stop) = self.w.feed(part, false) {
+            self.w.stop = Some(stop);
+            return Err(io::Error::other("cpio walk stopped"));
+        }
+        if allowed < buf.len() {
+            self.w.listing.truncated = true;
+            self.w.stop = Some(Stop::Limit);
+            return Err(io::Error::other("initramfs byte limit reached"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex_head(d: &[u8]) -> String {
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decompress one member starting at `input` into the walker. Returns the compressed bytes
+/// consumed (as far as the decoder tells) or the decoder's error message.
+fn decompress(c: Compression, input: &[u8], w: &mut Walker) -> Result<usize, String> {
+    let mut r: &[u8] = input;
+    let res: io::Result<()> = match c {
+        Compression::Gzip => {
+            let mut d = flate2::bufread::GzDecoder::new(&mut r);
+            io::copy(&mut d, &mut w.sink()).map(drop)
+        }
+        Compression::Zstd => {
+            match ruzstd::decoding::StreamingDecoder::new_with_max_window_size(
+                &mut r,
+                ZSTD_MAX_WINDOW,
+            ) {
+                Ok(mut d) => io::copy(&mut d, &mut w.sink()).map(drop),
+                Err(e) => Err(io::Error::other(format!("invalid zstd frame header: {e}"))),
+            }
+        }
+        Compression::Xz => {
+            let mut d = lzma_rust2::XzReader::new_mem_limit(&mut r, false, LZMA_MEM_LIMIT_KIB);
+            io::copy(&mut d, &mut w.sink()).map(drop)
+        }
+        Compression::Lzma => {
+            match lzma_rust2::LzmaReader::new_mem_limit(&mut r, LZMA_MEM_LIMIT_KIB, None) {
+                Ok(mut d) => io::copy(&mut d, &mut w.sink()).map(drop),
+                Err(e) => Err(e),
+            }
+        }
+        Compression::Lz4 => {
+            let mut d = lz4_flex::frame::FrameDecoder::new(&mut r);
+            io::copy(&mut d, &mut w.sink()).map(drop)
+        }
+        Compression::Bzip2 => {
+            let mut d = bzip2_rs::DecoderReader::new(&mut r);
+            io::copy(&mut d, &mut w.sink()).map(drop)
+        }
+        Compression::Lz4Legacy => lz4_legacy(&mut r, w),
+        Compression::None | Compression::Lzo => Err(io::Error::other(format!(
+            "{} members are not decoded",
+            c.name()
+        ))),
+    };
+    match res {
+        Ok(()) => Ok(input.len().saturating_sub(r.len())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The kernel's lz4 legacy framing (`lib/decompress_unlz4.c`): magic, then blocks of
+/// `u32 le compressed size` + data, each decoding to at most 8 MiB; a repeated magic starts a
+/// new frame; the stream ends at the end of input, a zero size, or fewer than 4 bytes.
+fn lz4_legacy(r: &mut &[u8], w: &mut Walker) -> io::Result<()> {
+    *r = r.get(LZ4_LEGACY_MAGIC.len()..).unwrap_or_default();
+    let bound = LZ4_LEGACY_BLOCK
+        .saturating_add(LZ4_LEGACY_BLOCK / 255)
+        .saturating_add(16);
+    let mut out = vec![0u8; LZ4_LEGACY_BLOCK];
+    loop {
+        let Some(size) = imgcheck_core::bytes::u32_le(r, 0) else {
+            *r = &[];
+            return Ok(());
+        };
+        if r.get(..4) == Some(LZ4_LEGACY_MAGIC) {
+            *r = r.get(4..).unwrap_or_default();
+            continue;
+        }
+        if size == 0 {
+            return Ok(());
+        }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        if size > bound {
+            return Err(io::Error::other(format!(
+                "lz4 legacy block of {size} bytes exceeds the bound of {bound} for 8 MiB blocks"
+            )));
+        }
+        let end = 4usize.saturating_add(size);
+        let Some(block) = r.get(4..end) else {
+            return Err(io::Error::other(format!(
+                "lz4 legacy block of {size} bytes runs past the end of data ({} left)",
+                r.len().saturating_sub(4)
+            )));
+        };
+        let n = lz4_flex::block::decompress_into(block, &mut out)
+            .map_err(|e| io::Error::other(format!("lz4 legacy block: {e}")))?;
+        *r = r.get(end..).unwrap_or_default();
+        w.sink().write_all(out.get(..n).unwrap_or_default())?;
+    }
+}
+
+/// List the files of an initramfs image held in `data`.
+pub fn list(data: &[u8], limits: &Limits) -> Result<Listing, InitramfsError> {
+    let mut w = Walker::new(limits);
+    let mut off = 0usize;
+    loop {
+        // NUL padding between members.
+        let zeros = data
+            .get(off..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| b == 0)
+            .count();
+        off = off.saturating_add(zeros);
+        let Some(rest) = data.get(off..).filter(|r| !r.is_empty()) else {
+            break;
+        };
+        let offset = u64::try_from(off).unwrap_or(u64::MAX);
+        let fail = |w: Walker, member: &'static str, message: String| {
+            if w.listing.paths.is_empty() {
+                Err(InitramfsError::Corrupt {
+                    member,
+                    offset,
+                    message,
+                })
+            } else {
+                let mut l = w.listing;
+                l.error = Some(format!("{member} member at offset {offset}: {message}"));
+                Ok(l)
+            }
+        };
+        if rest.starts_with(&NEWC_MAGIC[..4]) {
+            w.listing.compressions.push(Compression::None);
+            w.start_stream();
+            match w.feed(rest, true) {
+                Ok(n) => {
+                    if w.state != State::Between {
+                        return fail(w, "cpio", "archive ends inside an entry".to_string());
+                    }
+                    off = off.saturating_add(n.max(1));
+                }
+                Err(Stop::Limit) => return Ok(w.listing),
+                Err(Stop::Corrupt(m)) => return fail(w, "cpio", m),
+            }
+            continue;
+        }
+        let Some(c) = Compression::detect(rest) else {
+            if w.listing.compressions.is_empty() {
+                return Err(InitramfsError::Unrecognised {
+                    offset,
+                    head: hex_head(rest),
+                });
+            }
+            return fail(
+                w,
+                "trailing",
+                format!("unrecognised data (first bytes {})", hex_head(rest)),
+            );
+        };
+        w.listing.compressions.push(c);
+        w.start_stream();
+        w.stop = None;
+        match decompress(c, rest, &mut w) {
+            Ok(n) => {
+                if w.state != State::Between {
+                    return fail(w, c.name(), "cpio archive ends inside an entry".to_string());
+                }
+                if n == 0 {
+                    break;
+                }
+                off = off.saturating_add(n);
+            }
+            Err(msg) => {
+                return match w.stop.take() {
+                    Some(Stop::Limit) => Ok(w.listing),
+                    Some(Stop::Corrupt(m)) => fail(w, c.name(), m),
+                    None => fail(w, c.name(), msg),
+                };
+            }
+        }
+    }
+    if w.listing.compressions.is_empty() {
+        return Err(InitramfsError::Empty);
+    }
+    Ok(w.listing)
+}
+
+/// Module name of a kernel module path (`…/virtio_blk.ko`, `.ko.xz`, `.ko.zst`, `.ko.gz`),
+/// with `-` normalised to `_` as modprobe does; `None` for other files.
+pub fn module_name(path: &str) -> Option<String> {
+    let base = path.rsplit('/').next()?;
+    let stem = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+        .iter()
+        .find_map(|s| base.strip_suffix(s))?;
+    if stem.is_empty() {
+        return None;
+    }
+    Some(stem.replace('-', "_"))
+}
+
+/// Names of the kernel modules in a listing.
+pub fn modules_in(listing: &Listing) -> BTreeSet<String> {
+    listing
+        .paths
+        .iter()
+        .filter_map(|p| module_name(p))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions
+)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Build a newc archive of `(name, data)` entries, with a trailer.
+    pub(crate) fn newc(entries: &[(&str, &[u8])], magic: &[u8; 6]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut ino = 1u32;
+        let mut push = |out: &mut Vec<u8>, name: &str, data: &[u8], mode: u32| {
+            let mut h = String::from_utf8(magic.to_vec()).unwrap();
+            let fields = [
+                ino,
+                mode,
+                0,
+                0,
+                1,
+                0,
+                data.len() as u32,
+                0,
+                0,
+                0,
+                0,
+                name.len() as u32 + 1,
+                0,
+            ];
+            ino += 1;
+            for f in fields {
+                h.push_str(&format!("{f:08X}"));
+            }
+            out.extend_from_slice(h.as_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+            while out.len() % 4 != 0 {
+                out.push(0);
+            }
+            out.extend_from_slice(data);
+            while out.len() % 4 != 0 {
+                out.push(0);
+            }
+        };
+        for (n, d) in entries {
+            push(&mut out, n, d, 0o100644);
+        }
+        push(&mut out, TRAILER, b"", 0);
+        out
+    }
+
+    fn main_archive() -> Vec<u8> {
+        newc(
+            &[
+                (".", b""),
+                ("./init", b"#!/bin/sh\n"),
+                (
+                    "usr/lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko",
+                    b"mod",
+                ),
+                (
+                    "usr/lib/modules/6.1.0/kernel/drivers/nvme/host/nvme-core.ko.xz",
+                    b"x",
+                ),
+                (
+                    "lib/modules/6.1.0/kernel/drivers/net/virtio_net.ko.zst",
+                    b"abcde",
+                ),
+            ],
+            NEWC_MAGIC,
+        )
+    }
+
+    fn microcode() -> Vec<u8> {
+        newc(
+            &[
+                ("kernel", b""),
+                ("kernel/x86/microcode/GenuineIntel.bin", &[7u8; 37]),
+            ],
+            CRC_MAGIC,
+        )
+    }
+
+    fn gzip(d: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(d).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn check_main(l: &Listing) {
+        let m = modules_in(l);
+        assert!(m.contains("virtio_blk"), "{m:?}");
+        assert!(m.contains("nvme_core"), "{m:?}");
+        assert!(m.contains("virtio_net"), "{m:?}");
+        assert!(l.paths.contains(&"init".to_string()));
+        assert!(l.complete(), "{l:?}");
+    }
+
+    #[test]
+    fn microcode_then_gzip_with_padding() {
+        let mut img = microcode();
+        img.extend_from_slice(&[0u8; 512]);
+        img.extend_from_slice(&gzip(&main_archive()));
+        img.extend_from_slice(&[0u8; 3]);
+        let l = list(&img, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::None, Compression::Gzip]);
+        assert_eq!(l.paths[0], "kernel");
+        assert_eq!(l.paths[1], "kernel/x86/microcode/GenuineIntel.bin");
+        check_main(&l);
+        // "." normalises to nothing and is not listed.
+        assert_eq!(l.paths.len(), 2 + 4);
+    }
+
+    #[test]
+    fn plain_cpio_with_two_archives_in_one_stream() {
+        let mut s = main_archive();
+        s.extend_from_slice(&[0u8; 8]);
+        s.extend_from_slice(&newc(&[("extra/file", b"1")], NEWC_MAGIC));
+        let img = gzip(&s);
+        let l = list(&img, &Limits::default()).unwrap();
+        assert!(l.paths.contains(&"extra/file".to_string()));
+        check_main(&l);
+    }
+
+    #[test]
+    fn xz_lzma_zstd_lz4_members() {
+        let a = main_archive();
+        // xz, as the crate writes it (CRC32 check as the kernel requires).
+        let mut opts = lzma_rust2::XzOptions::with_preset(1);
+        opts.set_check_sum_type(lzma_rust2::CheckType::Crc32);
+        let mut xw = lzma_rust2::XzWriter::new(Vec::new(), opts).unwrap();
+        xw.write_all(&a).unwrap();
+        let xz = xw.finish().unwrap();
+        let l = list(&xz, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::Xz]);
+        check_main(&l);
+
+        let lo = lzma_rust2::LzmaOptions::with_preset(1);
+        let mut lw = lzma_rust2::LzmaWriter::new_use_header(Vec::new(), &lo, None).unwrap();
+        lw.write_all(&a).unwrap();
+        let lz = lw.finish().unwrap();
+        let l = list(&lz, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::Lzma]);
+        check_main(&l);
+
+        let z =
+            ruzstd::encoding::compress_to_vec(&a[..], ruzstd::encoding::CompressionLevel::Fastest);
+        let mut img = microcode();
+        img.extend_from_slice(&z);
+        let l = list(&img, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::None, Compression::Zstd]);
+        check_main(&l);
+
+        let mut fw = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        fw.write_all(&a).unwrap();
+        let f = fw.finish().unwrap();
+        let l = list(&f, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::Lz4]);
+        check_main(&l);
+
+        // lz4 legacy: magic + (size, block)* in two blocks, the way `lz4 -l` writes.
+        let (p1, p2) = a.split_at(a.len() / 2);
+        let mut leg = LZ4_LEGACY_MAGIC.to_vec();
+        for part in [p1, p2] {
+            let b = lz4_flex::block::compress(part);
+            leg.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            leg.extend_from_slice(&b);
+        }
+        let l = list(&leg, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::Lz4Legacy]);
+        check_main(&l);
+    }
+
+    #[test]
+    fn bzip2_sample_made_with_the_cli() {
+        // tests/data/initrd-bzip2.cpio.bz2: `cpio -o -H newc | bzip2 -9` of a tree with
+        // init and a virtio_scsi.ko (see tests/data/README.md).
+        let data = include_bytes!("../tests/data/initrd-bzip2.cpio.bz2");
+        let l = list(data, &Limits::default()).unwrap();
+        assert_eq!(l.compressions, vec![Compression::Bzip2]);
+        assert!(modules_in(&l).contains("virtio_scsi"), "{l:?}");
+        assert!(l.complete());
+    }
+
+    #[test]
+    fn limits_truncate() {
+        let img = gzip(&main_archive());
+        let limits = Limits {
+            max_initramfs_bytes: 200,
+            ..Limits::default()
+        };
+        let l = list(&img, &limits).unwrap();
+        assert!(l.truncated);
+        assert!(!l.complete());
+        assert!(l.cpio_bytes <= 200);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            list(&[0u8; 64], &Limits::default()),
+            Err(InitramfsError::Empty)
+        );
+        assert!(matches!(
+            list(b"hello world", &Limits::default()),
+            Err(InitramfsError::Unrecognised { offset: 0, .. })
+        ));
+        // Truncated gzip: nothing listed yet → error.
+        let g = gzip(&main_archive());
+        let e = list(&g[..20], &Limits::default()).unwrap_err();
+        assert!(
+            matches!(e, InitramfsError::Corrupt { member: "gzip", .. }),
+            "{e}"
+        );
+        // cpio size field larger than the data: the archive ends inside an entry.
+        let mut a = newc(&[("big", b"")], NEWC_MAGIC);
+        a[6 + 6 * 8..6 + 7 * 8].copy_from_slice(b"7FFFFFFF");
+        let l = list(&a[..120], &Limits::default()).unwrap();
+        assert_eq!(l.paths, vec!["big".to_string()]);
+        assert_eq!(
+            l.error.as_deref(),
+            Some("cpio member at offset 0: archive ends inside an entry")
+        );
+        let e = list(&a[..100], &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "initramfs cpio member at offset 0: archive ends inside an entry"
+        );
+        // Bad name size.
+        let mut a = newc(&[("x", b"")], NEWC_MAGIC);
+        a[6 + 11 * 8..6 + 12 * 8].copy_from_slice(b"00100000");
+        assert!(list(&a, &Limits::default()).is_err());
+        // Junk after a good member is reported with the partial listing.
+        let mut img = microcode();
+        img.extend_from_slice(b"junk!");
+        let l = list(&img, &Limits::default()).unwrap();
+        assert_eq!(l.paths.len(), 2);
+        assert!(
+            l.error.as_deref().unwrap().contains("unrecognised data"),
+            "{l:?}"
+        );
+        // lzo is recognised but not decoded.
+        let mut img = microcode();
+        img.extend_from_slice(&[0x89, b'L', b'Z', b'O', 0, 0]);
+        let l = list(&img, &Limits::default()).unwrap();
+        assert!(l.error.as_deref().unwrap().contains("lzo"), "{l:?}");
+    }
+
+    #[test]
+    fn corrupt_inputs_never_panic() {
+        let mut img = microcode();
+        img.extend_from_slice(&gzip(&main_archive()));
+        let mut seed = 0x1234_5678u32;
+        for i in 0..2000 {
+            let mut m = img.clone();
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let pos = (seed as usize) % m.len();
+            m[pos] ^= (seed >> 16) as u8 | 1;
+            let cut = if i % 3 == 0 {
+                (seed as usize >> 3) % m.len()
+            } else {
+                m.len()
+            };
+            let _ = list(&m[..cut], &Limits::default());
+        }
+    }
+
+    #[test]
+    fn module_names() {
+        assert_eq!(
+            module_name("a/b/virtio_blk.ko").as_deref(),
+            Some("virtio_blk")
+        );
+        assert_eq!(
+            module_name("xen-blkfront.ko.xz").as_deref(),
+            Some("xen_blkfront")
+        );
+        assert_eq!(module_name("nvme.ko.zst").as_deref(), Some("nvme"));
+        assert_eq!(module_name("ena.ko.gz").as_deref(), Some("ena"));
+        assert_eq!(module_name("modules.dep"), None);
+        assert_eq!(module_name(".ko"), None);
+        assert_eq!(normalise("./usr//lib/./x"), "usr/lib/x");
+    }
+}
