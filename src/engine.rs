@@ -163,7 +163,9 @@ pub struct Analysis {
     pub volumes: Vec<OpenedVolume>,
     /// The Linux guest, if one was found (the first root; `roots` counts all).
     pub guest: Option<(Assembly, LinuxFacts)>,
-    /// Number of OS roots found.
+    /// The Windows guest, if one was found: its volume id and facts.
+    pub windows: Option<(String, imgcheck_inspect::windows::WindowsFacts)>,
+    /// Number of OS roots found (Linux and Windows).
     pub roots: u32,
     /// md arrays found.
     pub md_arrays: Vec<imgcheck_volume::md::MdArray>,
@@ -243,22 +245,51 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
             (a, f)
         })
     });
+    // Windows: a volume with \Windows\System32\config\SYSTEM; the others may hold the boot files.
+    let win_roots: Vec<usize> = volumes
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            v.fs
+                .as_deref()
+                .is_some_and(imgcheck_inspect::windows::is_windows_root)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let windows = win_roots.first().and_then(|&w| {
+        let os = volumes.get(w)?;
+        let others: Vec<(String, &dyn GuestFs)> = volumes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != w)
+            .filter_map(|(_, v)| v.fs.as_deref().map(|f| (v.id.clone(), f)))
+            .collect();
+        let fs = os.fs.as_deref()?;
+        Some((
+            os.id.clone(),
+            imgcheck_inspect::windows::inspect(fs, &others, &limits),
+        ))
+    });
     let t4 = Instant::now();
+    let roots_found = u32::try_from(roots.len().saturating_add(win_roots.len())).unwrap_or(u32::MAX);
 
     let mut facts = build_facts(
         &disk,
         &table,
         &volumes,
         guest.as_ref(),
-        u32::try_from(roots.len()).unwrap_or(u32::MAX),
+        windows.as_ref(),
+        roots_found,
     );
     facts.anomalies.extend(stacked_anomalies);
+    facts.volume_groups = lvm.as_ref().map(|l| l.vgs.clone()).unwrap_or_default();
     Ok(Analysis {
         md_arrays,
         lvm,
         volumes,
         guest,
-        roots: u32::try_from(roots.len()).unwrap_or(u32::MAX),
+        windows,
+        roots: roots_found,
         facts,
         timings: Timings {
             container: t1.duration_since(t0),
@@ -430,6 +461,7 @@ fn build_facts(
     table: &Result<PartitionTable, String>,
     volumes: &[OpenedVolume],
     guest: Option<&(Assembly, LinuxFacts)>,
+    windows: Option<&(String, imgcheck_inspect::windows::WindowsFacts)>,
     roots: u32,
 ) -> Facts {
     let f = &disk.facts;
@@ -438,16 +470,13 @@ fn build_facts(
     if let Some(t) = table_ok {
         anomalies.extend(t.anomalies.iter().cloned());
     }
+    let roles = guest_roles(guest, windows, volumes);
     let roles_of = |id: &str| -> Vec<String> {
-        guest
-            .map(|(a, _)| {
-                a.roles
-                    .iter()
-                    .filter(|(v, _)| v == id)
-                    .map(|(_, r)| r.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        roles
+            .iter()
+            .filter(|(v, _)| v == id)
+            .map(|(_, r)| r.clone())
+            .collect()
     };
     let mut vols = Vec::new();
     for v in volumes {
@@ -522,24 +551,70 @@ fn build_facts(
         volumes: vols,
         boot: boot_sector(disk.source().as_ref(), table_ok),
         anomalies,
-        guest: guest_facts(guest, roots, volumes),
+        volume_groups: Vec::new(),
+        guest: guest_facts(guest, windows, roots, volumes),
     }
+}
+
+/// Roles per volume: from the Linux guest's fstab, or for Windows the OS volume (`root`), the
+/// ESP and a system partition holding `bootmgr` (`boot`).
+fn guest_roles(
+    guest: Option<&(Assembly, LinuxFacts)>,
+    windows: Option<&(String, imgcheck_inspect::windows::WindowsFacts)>,
+    volumes: &[OpenedVolume],
+) -> Vec<(String, String)> {
+    if let Some((a, _)) = guest {
+        return a.roles.clone();
+    }
+    let Some((os, _)) = windows else {
+        return Vec::new();
+    };
+    let mut roles = vec![(os.clone(), "root".to_string())];
+    for v in volumes.iter().filter(|v| &v.id != os) {
+        let Some(fs) = v.fs.as_deref() else { continue };
+        let files = imgcheck_inspect::windows::find_boot_files(fs);
+        if files.iter().any(|f| f.to_ascii_lowercase().starts_with("/efi/")) {
+            roles.push((v.id.clone(), "esp".to_string()));
+        } else if !files.is_empty() {
+            roles.push((v.id.clone(), "boot".to_string()));
+        }
+    }
+    roles
 }
 
 fn guest_facts(
     guest: Option<&(Assembly, LinuxFacts)>,
+    windows: Option<&(String, imgcheck_inspect::windows::WindowsFacts)>,
     roots: u32,
     volumes: &[OpenedVolume],
 ) -> Option<GuestFacts> {
+    if let (None, Some((vol, w))) = (guest, windows) {
+        return Some(GuestFacts {
+            os_type: "windows".to_string(),
+            distro: Some("windows".to_string()),
+            version: w.build.clone(),
+            pretty_name: w.product_name.clone(),
+            arch: w.arch.clone(),
+            roots_found: roots,
+            root_volume: Some(vol.clone()),
+            windows: Some(w.clone()),
+            ..GuestFacts::default()
+        });
+    }
     match guest {
-        Some((_, l)) => Some(GuestFacts {
+        Some((a, l)) => Some(GuestFacts {
             os_type: "linux".to_string(),
             distro: l.distro.clone(),
             version: l.version.clone(),
             pretty_name: l.pretty_name.clone(),
             arch: l.arch.clone(),
             roots_found: roots,
-            ..GuestFacts::default()
+            root_volume: Some(a.root_volume.clone()),
+            fstab_present: a.fstab_present,
+            fstab: a.mounts.clone(),
+            fstab_problems: a.fstab.problems.clone(),
+            linux: Some(l.clone()),
+            windows: windows.map(|(_, w)| w.clone()),
         }),
         // Filesystems were read and none holds an OS root: that is a finding, not "not inspected".
         None if volumes.iter().any(|v| v.fs.is_some()) => Some(GuestFacts {

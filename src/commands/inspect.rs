@@ -22,6 +22,14 @@ pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
 
 /// The JSON document of `inspect --json`.
 pub fn to_json(a: &Analysis) -> Value {
+    let windows = a.windows.as_ref().map(|(vol, w)| {
+        let mut v = serde_json::to_value(w).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert("type".into(), json!("windows"));
+            m.insert("root_volume".into(), json!(vol));
+        }
+        v
+    });
     let guest = a.guest.as_ref().map(|(asm, l)| {
         json!({
             "type": "linux",
@@ -51,7 +59,7 @@ pub fn to_json(a: &Analysis) -> Value {
         "md_arrays": a.md_arrays,
         "lvm": a.lvm.as_ref().map(|l| &l.vgs),
         "roots_found": a.roots,
-        "guest": guest,
+        "guest": guest.or(windows),
         "anomalies": a.facts.anomalies,
     })
 }
@@ -81,6 +89,21 @@ fn print_text(a: &Analysis) {
         println!("  {:>5}  {:>10}  {what}{err}", v.id, human_size(v.size));
     }
     match &a.guest {
+        None if a.windows.is_some() => {
+            if let Some((vol, w)) = &a.windows {
+                println!(
+                    "guest: windows, {} (build {}{}), arch {}, hostname {}, volume {vol}",
+                    escape_text(w.product_name.as_deref().unwrap_or("unknown product")),
+                    w.build.as_deref().unwrap_or("?"),
+                    w.ubr.map(|u| format!(".{u}")).unwrap_or_default(),
+                    w.arch.as_deref().unwrap_or("unknown"),
+                    escape_text(w.hostname.as_deref().unwrap_or("-"))
+                );
+                for p in &w.problems {
+                    println!("  problem: {}", escape_text(p));
+                }
+            }
+        }
         None => println!("guest: no operating system root found"),
         Some((asm, l)) => {
             println!(

@@ -45,6 +45,11 @@ impl Tree {
         if let Some((asm, _)) = a.guest {
             return Ok(Tree::Guest(asm.view));
         }
+        if let Some((vol, _)) = &a.windows {
+            if let Some(fs) = a.volumes.iter().find(|v| &v.id == vol).and_then(|v| v.fs.clone()) {
+                return Ok(Tree::Volume(fs));
+            }
+        }
         let fss: Vec<_> = a.volumes.iter().filter_map(|v| v.fs.clone().map(|f| (v.id.clone(), f))).collect();
         match fss.as_slice() {
             [(_, fs)] => Ok(Tree::Volume(fs.clone())),

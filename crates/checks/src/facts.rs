@@ -27,6 +27,8 @@ pub struct Facts {
     pub boot: BootSectorInfo,
     /// Everything the lower layers reported as wrong without stopping.
     pub anomalies: Vec<Anomaly>,
+    /// LVM volume groups found on the disk (with the PVs missing from the image).
+    pub volume_groups: Vec<imgcheck_volume::lvm::VolumeGroup>,
     /// Operating-system facts; `None` = not inspected.
     pub guest: Option<GuestFacts>,
 }
@@ -196,6 +198,19 @@ pub struct GuestFacts {
     pub arch: Option<String>,
     /// Operating-system roots found by inspection.
     pub roots_found: u32,
+    /// The volume holding the OS root.
+    pub root_volume: Option<String>,
+    /// Whether the root has `/etc/fstab`.
+    pub fstab_present: bool,
+    /// Each `/etc/fstab` entry and what it resolves to in this image.
+    pub fstab: Vec<imgcheck_inspect::MountEntry>,
+    /// `/etc/fstab` lines that are not valid entries.
+    pub fstab_problems: Vec<imgcheck_inspect::fstab::FstabProblem>,
+    /// Linux facts (distribution, kernels and their initramfs, boot loader, network, services,
+    /// packages, agents, system settings), when the guest is Linux.
+    pub linux: Option<imgcheck_inspect::linux::LinuxFacts>,
+    /// Windows facts (registry, services and drivers, boot chain), when the guest is Windows.
+    pub windows: Option<imgcheck_inspect::windows::WindowsFacts>,
 }
 
 #[cfg(test)]

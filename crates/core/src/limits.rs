@@ -19,7 +19,8 @@ pub struct Limits {
     /// GPT partition entries read; the spec minimum array holds 128 and no tool writes more than
     /// a few thousand.
     pub max_gpt_entries: u32,
-    /// Bytes of one guest file extracted into memory.
+    /// Bytes of one guest file extracted into memory. 512 MiB: a Windows SOFTWARE hive of a
+    /// long-lived server can exceed 100 MiB, and nothing else the checks read comes close.
     pub max_file_bytes: u64,
     /// Entries of one directory listed.
     pub max_dir_entries: u64,
@@ -42,7 +43,7 @@ impl Default for Limits {
             max_table_bytes: 256 << 20,
             max_ebr_chain: 256,
             max_gpt_entries: 16_384,
-            max_file_bytes: 64 << 20,
+            max_file_bytes: 512 << 20,
             max_dir_entries: 1_000_000,
             max_symlink_depth: 40,
             max_initramfs_bytes: 1 << 30,

@@ -9,7 +9,7 @@
 use crate::services::ServiceIndex;
 use crate::view::GuestView;
 use crate::yaml::{self, Yaml};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bytes read of one cloud-init config.
 const MAX_CFG: u64 = 1 << 20;
@@ -17,7 +17,7 @@ const MAX_CFG: u64 = 1 << 20;
 const MAX_FILES: usize = 256;
 
 /// cloud-init facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudInit {
     /// The `cloud-init` program path, if present.
     pub binary: Option<String>,
@@ -44,7 +44,7 @@ pub struct CloudInit {
 }
 
 /// A tool found by path or unit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     /// Present (any evidence found).
     pub present: bool,
@@ -55,7 +55,7 @@ pub struct Agent {
 }
 
 /// Agents in the guest.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentFacts {
     /// cloud-init.
     pub cloud_init: CloudInit,

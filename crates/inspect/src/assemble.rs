@@ -5,7 +5,7 @@
 use crate::fstab::{self, DeviceSpec, Fstab, FstabEntry};
 use crate::view::{GuestView, Mount};
 use imgcheck_fs::{FileType, GuestFs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What the engine knows about one volume of the image.
@@ -42,7 +42,7 @@ impl std::fmt::Debug for VolumeDesc {
 }
 
 /// How one fstab entry maps onto the image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Resolution {
     /// The entry names a volume of this image.
@@ -60,7 +60,7 @@ pub enum Resolution {
 }
 
 /// One fstab entry with its resolution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountEntry {
     /// The entry.
     pub entry: FstabEntry,

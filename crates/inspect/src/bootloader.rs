@@ -12,7 +12,7 @@
 //! Every entry keeps the file and line it came from so that checks can cite them.
 
 use crate::view::GuestView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bytes read of one config file.
@@ -35,7 +35,7 @@ const GRUBENV: &[&str] = &["/boot/grub2/grubenv", "/boot/grub/grubenv"];
 const BLS_DIR: &str = "/boot/loader/entries";
 
 /// One boot menu entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootEntry {
     /// Menu title (submenu titles joined with `>`).
     pub title: String,
@@ -62,7 +62,7 @@ pub struct BootEntry {
 }
 
 /// A value with where it was set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setting {
     /// Value after shell unquoting.
     pub value: String,
@@ -73,7 +73,7 @@ pub struct Setting {
 }
 
 /// What the bootloader configuration says.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootFacts {
     /// `grub2`, `bls`, `grub-legacy` or `none`.
     pub loader: String,

@@ -1,10 +1,10 @@
 //! `/etc/fstab` parsing (fstab(5)): six whitespace-separated fields, `#` comments, octal escapes
 //! (`\040` for a space) in the first two fields.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How an fstab entry names its device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", content = "value", rename_all = "snake_case")]
 pub enum DeviceSpec {
     /// `UUID=…` or `/dev/disk/by-uuid/…`.
@@ -29,7 +29,7 @@ pub enum DeviceSpec {
 }
 
 /// One fstab line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FstabEntry {
     /// 1-based line number in the file.
     pub line: usize,
@@ -68,7 +68,7 @@ impl FstabEntry {
 }
 
 /// A line that could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FstabProblem {
     /// 1-based line number.
     pub line: usize,
@@ -77,7 +77,7 @@ pub struct FstabProblem {
 }
 
 /// Entries and problems of one fstab.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fstab {
     /// Parsed entries in file order.
     pub entries: Vec<FstabEntry>,

@@ -16,7 +16,7 @@
 //! are bounded by `Limits::max_initramfs_bytes` and entries by [`MAX_ENTRIES`].
 
 use imgcheck_core::Limits;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
@@ -57,7 +57,7 @@ const ZSTD_MAX_WINDOW: u64 = 128 << 20;
 const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 
 /// How one member of the initramfs was stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Compression {
     /// Uncompressed cpio (e.g. the early-microcode archive).
@@ -116,7 +116,7 @@ impl Compression {
 }
 
 /// What an initramfs holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
     /// Entry paths in archive order, normalised (no leading `./` or `/`), `TRAILER!!!` omitted.
     pub paths: Vec<String>,

@@ -9,7 +9,7 @@
 
 use crate::initramfs::module_name;
 use crate::view::GuestView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes read of a kernel config or modules.* file (real ones are < 1 MiB).
@@ -35,7 +35,7 @@ pub const CLOUD_DRIVERS: &[(&str, &str)] = &[
 ];
 
 /// A Kconfig value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tristate {
     /// `=y`.
@@ -100,7 +100,7 @@ pub fn parse_dep(text: &str) -> BTreeMap<String, String> {
 }
 
 /// Whether a kernel can drive a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum DriverStatus {
     /// Built into the kernel image.
@@ -121,7 +121,7 @@ pub enum DriverStatus {
 }
 
 /// What is known about one kernel's drivers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelModules {
     /// Guest path of `/lib/modules/<v>`.
     pub dir: String,

@@ -32,6 +32,7 @@ pub mod system;
 #[cfg(test)]
 mod testfs;
 mod view;
+pub mod windows;
 pub mod yaml;
 
 pub use assemble::{

@@ -20,14 +20,14 @@ use crate::services::ServiceIndex;
 use crate::system::{self, SystemFacts};
 use crate::view::GuestView;
 use imgcheck_core::Limits;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bytes read of small text files (release files, hostname).
 const SMALL_FILE: u64 = 64 * 1024;
 
 /// One installed kernel.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelInfo {
     /// Version string, e.g. `6.1.0-28-cloud-amd64`.
     pub version: String,
@@ -50,7 +50,7 @@ pub struct KernelInfo {
 }
 
 /// The initramfs of one kernel, summarised.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitrdSummary {
     /// Guest path.
     pub path: String,
@@ -71,7 +71,7 @@ pub struct InitrdSummary {
 }
 
 /// Facts of a Linux guest.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinuxFacts {
     /// os-release `ID` (or the legacy file's distribution id).
     pub distro: Option<String>,

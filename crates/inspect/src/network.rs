@@ -14,7 +14,7 @@ use crate::bootloader::words;
 use crate::services::ServiceIndex;
 use crate::view::GuestView;
 use crate::yaml::{self, Yaml};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bytes read of one config file.
@@ -25,7 +25,7 @@ const MAX_FILES: usize = 256;
 const MAX_SOURCE_DEPTH: u32 = 4;
 
 /// Address method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// DHCP (v4).
@@ -41,7 +41,7 @@ pub enum Method {
 }
 
 /// One configured interface (or connection profile).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interface {
     /// Interface name (`eth0`), or the profile's match when it has no name.
     pub name: String,
@@ -62,7 +62,7 @@ pub struct Interface {
 }
 
 /// A persistent-net udev rule naming an interface by MAC.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetRule {
     /// Rules file.
     pub file: String,
@@ -75,7 +75,7 @@ pub struct NetRule {
 }
 
 /// Network facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkFacts {
     /// Interfaces, loopback excluded.
     pub interfaces: Vec<Interface>,

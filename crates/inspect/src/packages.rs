@@ -16,7 +16,7 @@
 
 use crate::view::GuestView;
 use imgcheck_core::bytes::{u16_be, u32_be};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// SQLite header magic.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -46,7 +46,7 @@ const MAX_HEADER: usize = 32 << 20;
 const MAX_STATUS: u64 = 64 << 20;
 
 /// One installed package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     /// Name.
     pub name: String,
@@ -57,7 +57,7 @@ pub struct Package {
 }
 
 /// The package database.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Packages {
     /// `dpkg`, `rpm-sqlite`, `rpm-bdb`, `rpm-ndb` or `none`.
     pub format: String,

@@ -7,7 +7,7 @@
 
 use crate::view::GuestView;
 use imgcheck_fs::FileType;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// systemd unit directories, highest precedence first (`/run` is empty offline).
@@ -23,7 +23,7 @@ const RC_DIRS: &[&str] = &["/etc", "/etc/rc.d"];
 const MAX_ENABLED_LIST: usize = 2000;
 
 /// State of one unit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitState {
     /// The unit asked about.
     pub name: String,
@@ -42,7 +42,7 @@ pub struct UnitState {
 }
 
 /// An index of the guest's unit directories, built once.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceIndex {
     /// Unit name → guest path of its file (first in search order).
     pub units: BTreeMap<String, String>,

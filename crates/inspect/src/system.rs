@@ -8,13 +8,13 @@
 use crate::network::parse_shell_vars;
 use crate::services::ServiceIndex;
 use crate::view::GuestView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bytes read of small config files.
 const MAX_CFG: u64 = 1 << 20;
 
 /// A `KEY=value` setting with its line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Value {
     /// Value.
     pub value: String,
@@ -25,7 +25,7 @@ pub struct Value {
 }
 
 /// `/etc/shadow` facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShadowFacts {
     /// The file exists.
     pub present: bool,
@@ -44,7 +44,7 @@ pub struct ShadowFacts {
 }
 
 /// root in `/etc/passwd`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootAccount {
     /// A `root` entry exists.
     pub present: bool,
@@ -61,7 +61,7 @@ pub struct RootAccount {
 }
 
 /// sshd facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshdFacts {
     /// The daemon binary.
     pub binary: Option<String>,
@@ -84,7 +84,7 @@ pub struct SshdFacts {
 }
 
 /// Firewall facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirewallFacts {
     /// Firewall units enabled.
     pub enabled_units: Vec<String>,
@@ -93,7 +93,7 @@ pub struct FirewallFacts {
 }
 
 /// A symlink and its target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkFact {
     /// The link path.
     pub path: String,
@@ -104,7 +104,7 @@ pub struct LinkFact {
 }
 
 /// One crypttab entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CryptEntry {
     /// Mapped name.
     pub name: String,
@@ -115,7 +115,7 @@ pub struct CryptEntry {
 }
 
 /// System settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemFacts {
     /// `SELINUX=` in `/etc/selinux/config`.
     pub selinux: Option<Value>,

@@ -17,7 +17,7 @@
 use crate::error::VolumeError;
 use imgcheck_core::bytes::{slice, u32_le, u64_le};
 use imgcheck_core::{BlockSource, Limits};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Layer name in errors and anomalies.
 pub(crate) const LAYER: &str = "lvm";
@@ -68,7 +68,7 @@ pub(crate) fn lvm_crc_init(data: &[u8]) -> u32 {
 }
 
 /// `offset`/`size` of a data or metadata area, in bytes from the start of the PV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskArea {
     /// Byte offset from the start of the PV.
     pub offset: u64,
@@ -77,7 +77,7 @@ pub struct DiskArea {
 }
 
 /// A PV label: proof a volume is an LVM2 physical volume, and where its metadata lives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PvLabel {
     /// PV UUID as LVM prints it (`xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx`).
     pub uuid: String,

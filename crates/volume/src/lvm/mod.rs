@@ -50,7 +50,7 @@ pub use label::{DiskArea, PvLabel};
 use crate::error::VolumeError;
 use imgcheck_core::{Anomaly, BlockSource, ErrorKind, Limits};
 use label::{dashed, undashed, LAYER, SECTOR};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub fn probe_pv(src: &dyn BlockSource) -> Result<Option<PvLabel>, VolumeError> {
 }
 
 /// What [`scan`] found: volume groups, the PVs seen, and everything wrong on the way.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LvmScan {
     /// Volume groups, sorted by name then UUID.
     pub vgs: Vec<VolumeGroup>,
@@ -77,7 +77,7 @@ pub struct LvmScan {
 }
 
 /// A volume of the image holding a PV label.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FoundPv {
     /// The caller's volume id.
     pub volume: String,
@@ -88,7 +88,7 @@ pub struct FoundPv {
 }
 
 /// A volume group, from the newest metadata copy found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeGroup {
     /// VG name.
     pub name: String,
@@ -111,7 +111,7 @@ pub struct VolumeGroup {
 }
 
 /// A PV as listed in VG metadata.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhysicalVolume {
     /// Key segments refer to it by (`pv0`).
     pub name: String,
@@ -130,7 +130,7 @@ pub struct PhysicalVolume {
 }
 
 /// A logical volume.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogicalVolume {
     /// LV name.
     pub name: String,
@@ -157,7 +157,7 @@ pub struct LogicalVolume {
 }
 
 /// One segment of an LV.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Segment {
     /// Its key in the metadata (`segment1`).
     pub key: String,
@@ -176,7 +176,7 @@ pub struct Segment {
 }
 
 /// Where one stripe of a segment lies.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stripe {
     /// PV key (`pv0`).
     pub pv: String,

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Build the phony Windows guest disks of crates/inspect (testdata/windows/).
+#
+# usage: scripts/make-windows-fixtures.sh [OUTDIR]      (default: testdata/windows)
+#
+# Two variants, "good" and "bad", each a 64 MiB GPT disk converted to a compressed qcow2:
+#   partition 1  ESP, FAT32 (33 MiB):  \EFI\Microsoft\Boot\{bootmgfw.efi,BCD}, \EFI\Boot\bootx64.efi
+#   partition 2  NTFS (28 MiB):        \Windows\System32\config\{SYSTEM,SOFTWARE}, \Windows\System32\
+#                                      {ntoskrnl.exe,cmd.exe,winload.efi,svchost.exe}, drivers\
+#                                      {viostor,netkvm,partmgr}.sys, DriverStore\FileRepository\
+#                                      {viostor,netkvm}.inf_amd64_*, \Windows\Setup\State\State.ini,
+#                                      \pagefile.sys, \ProgramData\aliyun\assist\...
+# The bad variant plants defects: the *-bad.reg overlays (viostor Start=3, xenfilt disk filter,
+# RDP denied, ImageState=IMAGE_STATE_UNDEPLOYABLE, reboot pending, BCD path to a missing
+# winload.exe, ...), \Windows\WinSxS\pending.xml, State.ini undeployable, \hiberfil.sys starting
+# with "hibr", and the NTFS read-only attribute on netkvm.sys.
+#
+# Writes into OUTDIR:
+#   windows-good.qcow2, windows-bad.qcow2    the disks (qemu-img convert -c, zlib clusters)
+#   <variant>-<hive>.export.reg              `hivexregedit --export` of each hive in the image
+#   <variant>.ntfsls.txt                     `ntfsls -R -l` of the NTFS partition
+#   <variant>.ntfsinfo-netkvm.txt            `ntfsinfo -F` of netkvm.sys (its file attributes)
+#   <variant>.mdir.txt                       `mdir -/` of the ESP
+#   <variant>.sfdisk.json                    `sfdisk --json` of the disk
+#   manifest.json                            the facts imgcheck must report for each variant
+#
+# Hives: hivex cannot create a hive, so python3 writes an empty regf v1.5 file (the same
+# construction as scripts/make-hive-fixtures.sh, from Suhanov's format specification) and
+# `hivexregedit --merge` (Debian libwin-hivex-perl) fills it from testdata/windows/src/*.reg.
+# NTFS: mkntfs, then `wimcapture TREE --compress=none` + `wimapply` (wimlib's NTFS-3G mode)
+# write the tree into the unmounted image. FAT: mkfs.fat + mcopy. Disk: sfdisk on a plain file.
+#
+# Deterministic: fixed GUIDs, serials, labels and timestamps; mkntfs -T (zero time); the NTFS
+# serial is patched to a fixed value; faketime (if installed) pins the clock of the tools that
+# stamp the current time (mkntfs, wimapply, mcopy). Without faketime only timestamps differ.
+# Needs (Debian packages): libwin-hivex-perl libhivex-bin ntfs-3g wimtools dosfstools mtools
+# fdisk qemu-utils python3 gzip.
+set -euo pipefail
+export LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH=1705017600
+PATH=$PATH:/usr/sbin:/sbin
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRC=$ROOT/testdata/windows/src
+OUT=${1:-$ROOT/testdata/windows}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+
+for tool in hivexregedit mkntfs ntfsls ntfsinfo wimcapture wimapply mkfs.fat mcopy mdir sfdisk \
+    qemu-img python3; do
+    command -v "$tool" >/dev/null || { echo "make-windows-fixtures: $tool missing" >&2; exit 1; }
+done
+FAKE=()
+if command -v faketime >/dev/null; then
+    FAKE=(faketime -f '2024-01-12 00:00:00')
+else
+    echo "make-windows-fixtures: faketime missing: timestamps will not be reproducible" >&2
+fi
+
+# Fixed identifiers (the .reg sources and manifest.json name the same ones).
+DISK_GUID=5C3E1A2B-6D4F-4E8A-9B0C-1D2E3F405162
+ESP_GUID=0A1B2C3D-4E5F-4061-8273-94A5B6C7D8E9
+NTFS_GUID=7E1F0C52-3A4B-4C5D-8E6F-708192A3B4C5
+ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+BASIC_DATA_TYPE=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+ESP_START=2048          # sectors of 512 bytes
+ESP_SECTORS=67584       # 33 MiB: the smallest comfortable FAT32 with 512-byte clusters
+NTFS_START=69632        # 34 MiB
+NTFS_SECTORS=57344      # 28 MiB
+NTFS_SERIAL=1c2d3e4f5a6b7c8d
+DISK_BYTES=$((64 << 20))
+
+# ---- an empty regf v1.5 hive (see scripts/make-hive-fixtures.sh for the layout) ----------------
+cat >"$WORK/empty_hive.py" <<'PY'
+import struct, sys
+
+BLOCK = 4096            # base block size and hbin granularity
+NONE = 0xFFFFFFFF       # "no cell" offset
+FILETIME = 133494624000000000   # 2024-01-12 00:00:00 UTC
+
+def security_descriptor():
+    admins = bytes([1, 2, 0, 0, 0, 0, 0, 5]) + struct.pack('<II', 32, 544)   # S-1-5-32-544
+    everyone = bytes([1, 1, 0, 0, 0, 0, 0, 1]) + struct.pack('<I', 0)        # S-1-1-0
+    ace = struct.pack('<BBHI', 0, 0x02, 8 + len(everyone), 0x000F003F) + everyone
+    acl = struct.pack('<BBHHH', 2, 0, 8 + len(ace), 1, 0) + ace
+    head = struct.pack('<BBHIIII', 1, 0, 0x8004, 20, 36, 0, 52)
+    return head + admins + admins + acl
+
+def cell(data):
+    size = (4 + len(data) + 7) & ~7
+    return struct.pack('<i', -size) + data + bytes(size - 4 - len(data))
+
+def empty_hive(root_name, file_name):
+    name = root_name.encode('ascii')
+    root_off = 0x20
+    sk_off = root_off + ((4 + 76 + len(name) + 7) & ~7)
+    nk = struct.pack('<2sHQ' + 'I' * 15 + 'HH',
+                     b'nk', 0x002C, FILETIME, 0, NONE, 0, 0, NONE, NONE, 0, NONE,
+                     sk_off, NONE, 0, 0, 0, 0, 0, len(name), 0) + name
+    sd = security_descriptor()
+    sk = struct.pack('<2sHIIII', b'sk', 0, sk_off, sk_off, 1, len(sd)) + sd
+    cells = cell(nk) + cell(sk)
+    free = BLOCK - 0x20 - len(cells)
+    hbin = (struct.pack('<4sIIQQI', b'hbin', 0, BLOCK, 0, FILETIME, 0) + cells
+            + struct.pack('<i', free) + bytes(free - 4))
+    base = bytearray(BLOCK)
+    struct.pack_into('<4sIIQIIIIIII', base, 0, b'regf', 1, 1, FILETIME, 1, 5, 0, 1,
+                     root_off, BLOCK, 1)
+    fn = file_name.encode('utf-16-le')[:64]
+    base[48:48 + len(fn)] = fn
+    checksum = 0
+    for i in range(127):
+        checksum ^= struct.unpack_from('<I', base, 4 * i)[0]
+    struct.pack_into('<I', base, 508, checksum)
+    return bytes(base) + hbin
+
+path, root_name, file_name = sys.argv[1:4]
+with open(path, 'wb') as f:
+    f.write(empty_hive(root_name, file_name))
+PY
+
+# ---- a tiny PE image: DOS header, "PE\0\0", COFF header, PE32+ optional header ------------------
+cat >"$WORK/pe.py" <<'PY'
+import struct, sys
+# Microsoft PE/COFF specification: e_lfanew at 0x3C; COFF Machine at e_lfanew+4.
+MACHINE_AMD64 = 0x8664
+PE32_PLUS = 0x20B
+path, subsystem, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+LFANEW = 0x80
+dos = bytearray(LFANEW)
+dos[0:2] = b'MZ'
+struct.pack_into('<I', dos, 0x3C, LFANEW)
+opt = bytearray(240)                       # PE32+ optional header with 16 data directories
+struct.pack_into('<H', opt, 0, PE32_PLUS)
+struct.pack_into('<H', opt, 68, subsystem)  # Subsystem: 1 native, 3 console, 10 EFI application
+struct.pack_into('<I', opt, 108, 16)        # NumberOfRvaAndSizes
+coff = struct.pack('<4sHHIIIHH', b'PE\0\0', MACHINE_AMD64, 0, 0, 0, 0, len(opt), 0x0022)
+body = bytes(dos) + coff + bytes(opt)
+body += ('imgcheck phony ' + tag + '\n').encode()
+body += bytes(-len(body) % 512)
+open(path, 'wb').write(body)
+PY
+
+# ---- the variant's tree ----------------------------------------------------------------------------
+build_tree() { # variant
+    local v=$1 t=$WORK/$1
+    local nt=$t/ntfs esp=$t/esp
+    mkdir -p "$nt/Windows/System32/config" "$nt/Windows/System32/drivers" \
+        "$nt/Windows/System32/DriverStore/FileRepository/viostor.inf_amd64_5c4e8f2a1b3d6e70" \
+        "$nt/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_9d8c7b6a5f4e3d21" \
+        "$nt/Windows/Setup/State" "$nt/Windows/WinSxS" "$nt/ProgramData/aliyun/assist" \
+        "$esp/EFI/Microsoft/Boot" "$esp/EFI/Boot"
+
+    # Hives: empty hive + good source (+ bad overlay).
+    local h
+    for h in SYSTEM SOFTWARE BCD; do
+        local lower=${h,,} prefix root fname out
+        case $h in
+            SYSTEM) prefix='HKEY_LOCAL_MACHINE\SYSTEM' root=ROOT fname='emRoot\System32\Config\SYSTEM'
+                    out=$nt/Windows/System32/config/SYSTEM ;;
+            SOFTWARE) prefix='HKEY_LOCAL_MACHINE\SOFTWARE' root=ROOT fname='emRoot\System32\Config\SOFTWARE'
+                      out=$nt/Windows/System32/config/SOFTWARE ;;
+            BCD) prefix='HKEY_LOCAL_MACHINE\BCD00000000' root=NewStoreRoot
+                 fname='\Device\HarddiskVolume1\EFI\Microsoft\Boot\BCD'
+                 out=$esp/EFI/Microsoft/Boot/BCD ;;
+        esac
+        python3 "$WORK/empty_hive.py" "$out" "$root" "$fname"
+        hivexregedit --merge --prefix "$prefix" "$out" "$SRC/$lower.reg"
+        if [ "$v" = bad ]; then
+            hivexregedit --merge --prefix "$prefix" "$out" "$SRC/$lower-bad.reg"
+        fi
+        hivexregedit --export --prefix "$prefix" "$out" '\' >"$OUT/$v-$lower.export.reg" 2>/dev/null
+    done
+
+    # Executables: real PE headers (x64), nothing else.
+    python3 "$WORK/pe.py" "$nt/Windows/System32/ntoskrnl.exe" 1 ntoskrnl.exe
+    python3 "$WORK/pe.py" "$nt/Windows/System32/cmd.exe" 3 cmd.exe
+    python3 "$WORK/pe.py" "$nt/Windows/System32/svchost.exe" 2 svchost.exe
+    python3 "$WORK/pe.py" "$nt/Windows/System32/winload.efi" 10 winload.efi
+    python3 "$WORK/pe.py" "$nt/ProgramData/aliyun/assist/aliyun_assist_service.exe" 3 aliyun_assist_service.exe
+    local d
+    for d in viostor netkvm partmgr; do
+        python3 "$WORK/pe.py" "$nt/Windows/System32/drivers/$d.sys" 1 "$d.sys"
+    done
+    printf '; phony viostor.inf\r\n[Version]\r\nClass=SCSIAdapter\r\n' \
+        >"$nt/Windows/System32/DriverStore/FileRepository/viostor.inf_amd64_5c4e8f2a1b3d6e70/viostor.inf"
+    printf '; phony netkvm.inf\r\n[Version]\r\nClass=Net\r\n' \
+        >"$nt/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_9d8c7b6a5f4e3d21/netkvm.inf"
+    python3 "$WORK/pe.py" "$esp/EFI/Microsoft/Boot/bootmgfw.efi" 10 bootmgfw.efi
+    python3 "$WORK/pe.py" "$esp/EFI/Boot/bootx64.efi" 10 bootx64.efi
+
+    # The page file: 64 KiB of zeros.
+    head -c 65536 /dev/zero >"$nt/pagefile.sys"
+    if [ "$v" = good ]; then
+        printf '[State]\r\nImageState=IMAGE_STATE_COMPLETE\r\n' >"$nt/Windows/Setup/State/State.ini"
+    else
+        printf '[State]\r\nImageState=IMAGE_STATE_UNDEPLOYABLE\r\n' >"$nt/Windows/Setup/State/State.ini"
+        printf '<?xml version="1.0" encoding="utf-8"?>\r\n<PendingTransaction Version="3.1"/>\r\n' \
+            >"$nt/Windows/WinSxS/pending.xml"
+        # A hibernated system: "hibr" then zeros (64 KiB).
+        { printf 'hibr'; head -c 65532 /dev/zero; } >"$nt/hiberfil.sys"
+    fi
+    find "$t" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+}
+
+# Set FILE_ATTRIBUTE_READONLY (0x1) in the $STANDARD_INFORMATION of one file of an NTFS image:
+# find its FILE record by the $FILE_NAME attribute, patch the attribute flags (SI offset 0x20).
+# The flags lie far from the sector ends that the update sequence array covers.
+set_ntfs_readonly() { # image name
+    python3 - "$1" "$2" <<'PY'
+import struct, sys
+img, want = sys.argv[1], sys.argv[2]
+data = bytearray(open(img, 'rb').read())
+bps = struct.unpack_from('<H', data, 0x0B)[0]
+spc = data[0x0D]
+cluster = bps * spc
+mft = struct.unpack_from('<Q', data, 0x30)[0] * cluster
+raw = struct.unpack_from('<b', data, 0x40)[0]
+rec = cluster * raw if raw > 0 else 1 << -raw
+hits = 0
+for off in range(mft, len(data) - rec, rec):
+    if data[off:off + 4] != b'FILE':
+        continue
+    a = off + struct.unpack_from('<H', data, off + 0x14)[0]
+    si = None
+    named = False
+    while a + 8 < off + rec:
+        typ, length = struct.unpack_from('<II', data, a)
+        if typ == 0xFFFFFFFF or length == 0:
+            break
+        if data[a + 8] == 0:     # resident
+            voff = a + struct.unpack_from('<H', data, a + 0x14)[0]
+            if typ == 0x10:
+                si = voff
+            elif typ == 0x30:
+                n = data[voff + 0x40]
+                if data[voff + 0x42:voff + 0x42 + 2 * n].decode('utf-16-le') == want:
+                    named = True
+        a += length
+    if named and si is not None:
+        flags = struct.unpack_from('<I', data, si + 0x20)[0]
+        struct.pack_into('<I', data, si + 0x20, flags | 0x1)
+        hits += 1
+if hits != 1:
+    sys.exit(f'set_ntfs_readonly: {hits} records named {want}')
+open(img, 'r+b').write(data)
+PY
+}
+
+# ---- filesystems, disk, qcow2 ----------------------------------------------------------------------
+build_disk() { # variant
+    local v=$1 t=$WORK/$1
+    build_tree "$v"
+
+    # ESP: FAT32, fixed serial and label.
+    rm -f "$t/esp.img"
+    "${FAKE[@]}" mkfs.fat -F 32 -s 1 -n SYSTEM -i 2A3B4C5D -C "$t/esp.img" $((ESP_SECTORS / 2)) >/dev/null
+    "${FAKE[@]}" mcopy -s -m -i "$t/esp.img" "$t/esp/EFI" ::/
+    mdir -/ -i "$t/esp.img" ::/ >"$OUT/$v.mdir.txt"
+
+    # NTFS: hidden sectors = partition start, zero time, fixed serial.
+    truncate -s $((NTFS_SECTORS * 512)) "$t/ntfs.img"
+    "${FAKE[@]}" mkntfs -F -f -q -T -L Windows -p "$NTFS_START" -H 255 -S 63 "$t/ntfs.img" 2>/dev/null
+    # wimlib's default capture configuration excludes \pagefile.sys and \hiberfil.sys: use an
+    # empty exclusion list instead.
+    printf '[ExclusionList]\n' >"$WORK/wimconfig.txt"
+    wimcapture "$t/ntfs" "$t/t.wim" --compress=none --no-acls --config="$WORK/wimconfig.txt" >/dev/null
+    "${FAKE[@]}" wimapply "$t/t.wim" 1 "$t/ntfs.img" >/dev/null
+    local serial_bytes last
+    serial_bytes=$(python3 -c "print(''.join('\\\\x%02x'%b for b in (0x$NTFS_SERIAL).to_bytes(8,'little')))")
+    printf "$serial_bytes" | dd of="$t/ntfs.img" bs=1 seek=$((0x48)) conv=notrunc status=none
+    last=$(( NTFS_SECTORS * 512 - 512 ))
+    printf "$serial_bytes" | dd of="$t/ntfs.img" bs=1 seek=$((last + 0x48)) conv=notrunc status=none
+    if [ "$v" = bad ]; then
+        set_ntfs_readonly "$t/ntfs.img" netkvm.sys
+    fi
+    ntfsls -R -l "$t/ntfs.img" >"$OUT/$v.ntfsls.txt" 2>&1
+    ntfsinfo -F /Windows/System32/drivers/netkvm.sys "$t/ntfs.img" 2>&1 |
+        grep -E 'File attributes|FILE_ATTR' | sort -u >"$OUT/$v.ntfsinfo-netkvm.txt" || true
+
+    # GPT disk.
+    rm -f "$t/disk.raw"
+    truncate -s "$DISK_BYTES" "$t/disk.raw"
+    sfdisk -q "$t/disk.raw" <<EOF
+label: gpt
+label-id: $DISK_GUID
+first-lba: 2048
+start=$ESP_START, size=$ESP_SECTORS, type=$ESP_TYPE, uuid=$ESP_GUID, name="EFI system partition"
+start=$NTFS_START, size=$NTFS_SECTORS, type=$BASIC_DATA_TYPE, uuid=$NTFS_GUID, name="Basic data partition"
+EOF
+    (cd "$t" && sfdisk --json disk.raw) >"$OUT/$v.sfdisk.json"
+    dd if="$t/esp.img" of="$t/disk.raw" bs=512 seek="$ESP_START" conv=notrunc,sparse status=none
+    dd if="$t/ntfs.img" of="$t/disk.raw" bs=512 seek="$NTFS_START" conv=notrunc,sparse status=none
+    rm -f "$OUT/windows-$v.qcow2"
+    qemu-img convert -f raw -O qcow2 -c "$t/disk.raw" "$OUT/windows-$v.qcow2"
+}
+
+build_disk good
+build_disk bad
+
+# ---- manifest: what imgcheck must report ----------------------------------------------------------
+python3 - "$OUT/manifest.json" <<'PY'
+import json, sys
+common = {
+    "disk": {"virtual_size": 64 << 20, "esp_partition_guid": "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9",
+             "os_partition_guid": "7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5"},
+    "product_name": "Windows Server 2022 Datacenter", "edition_id": "ServerDatacenter",
+    "installation_type": "Server", "major_version": 10, "minor_version": 0, "build": "20348",
+    "ubr": 2227, "display_version": "21H2", "arch": "amd64", "hostname": "IMGCHECK-WIN",
+    "current_control_set": "ControlSet001", "kms": "kms.example.internal",
+    "programs": ["7-Zip 23.01 (x64)", "Aliyun Assist", "Notepad++ (32-bit x86)"],
+    "agents": ["aliyun-assist"], "rdp_port": 3389, "crash_dump_enabled": 7,
+    "driver_store": ["netkvm.inf_amd64_9d8c7b6a5f4e3d21", "viostor.inf_amd64_5c4e8f2a1b3d6e70"],
+    "drive_letters": {"C:": "gpt partition 7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5"},
+    "boot_files": ["/EFI/Boot/bootx64.efi", "/EFI/Microsoft/Boot/BCD",
+                   "/EFI/Microsoft/Boot/bootmgfw.efi"],
+    "bcd": {"store": "/EFI/Microsoft/Boot/BCD", "default": "{b2c3d4e5-f607-4819-a2b3-c4d5e6f70819}",
+            "description": "Windows Server",
+            "device": "gpt partition 7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5 on disk 5c3e1a2b-6d4f-4e8a-9b0c-1d2e3f405162"},
+}
+good = dict(common, **{
+    "viostor_start": 0, "disk_upper_filters": ["partmgr"], "rdp_enabled": True,
+    "image_state": "IMAGE_STATE_COMPLETE", "pending_xml": False, "reboot_pending": False,
+    "hibernated": False, "fast_startup": False, "san_policy": 1,
+    "hypervisor_tools": [], "netkvm_read_only": False, "xen_services": [],
+    "bcd_path": "\\Windows\\system32\\winload.efi", "bcd_path_exists": True,
+    "hotfixes_installed": ["KB5005039"],
+})
+bad = dict(common, **{
+    "viostor_start": 3, "disk_upper_filters": ["partmgr", "xenfilt"], "rdp_enabled": False,
+    "image_state": "IMAGE_STATE_UNDEPLOYABLE", "pending_xml": True, "reboot_pending": True,
+    "hibernated": True, "fast_startup": True, "san_policy": 2,
+    "hypervisor_tools": ["vmware-tools"], "netkvm_read_only": True,
+    "xen_services": ["xenbus", "xenfilt"],
+    "bcd_path": "\\Windows\\system32\\winload.exe", "bcd_path_exists": False,
+    "hotfixes_installed": ["KB5005039", "KB5009555"],
+})
+bad["programs"] = sorted(common["programs"] + ["VMware Tools"], key=str.lower)
+with open(sys.argv[1], 'w') as f:
+    json.dump({"good": good, "bad": bad}, f, indent=1, sort_keys=True)
+    f.write('\n')
+PY
+
+ls -l "$OUT"/*.qcow2
+du -sh "$OUT"
