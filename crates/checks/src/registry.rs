@@ -27,6 +27,8 @@ pub static REGISTRY: &[&dyn Check] = &[
     &fs_free_space::FreeSpace,
     &fs_free_inodes::FreeInodes,
     &disk_swap::Swap,
+    // Linux checks (checks.md §2) — insert new entries above this line.
+    // Windows checks (checks.md §3) — insert new entries above this line.
 ];
 
 /// Namespaces a check id may start with.

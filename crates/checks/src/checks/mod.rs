@@ -19,3 +19,5 @@ pub mod fs_ext4_features;
 pub mod fs_free_inodes;
 pub mod fs_free_space;
 pub mod fs_supported;
+// Linux checks — add `pub mod linux_*;` lines above this line.
+// Windows checks — add `pub mod windows_*;` lines above this line.
