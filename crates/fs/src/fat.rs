@@ -448,9 +448,15 @@ impl FatFs {
                 })
             }
         };
+        // A name with '/' or NUL (possible only in a corrupt directory: FAT forbids both) could
+        // not be addressed by a path and would alias another file: such entries are left out.
         let mut out: Vec<DirEntry> = self
             .entries(&dir, &norm)?
             .into_iter()
+            .filter(|e| {
+                let n = e.file_name();
+                !n.is_empty() && !n.contains(['/', '\0'])
+            })
             .map(|e| DirEntry {
                 name: e.file_name(),
                 file_type: if e.is_dir() {
