@@ -384,9 +384,45 @@ fn open_vmdk(
     Ok(VirtualDisk::new(facts, anomalies, Arc::new(disk)))
 }
 
+/// `createType` values of the VMDK 1.1 specification (and ESX variants qemu knows).
+const KNOWN_CREATE_TYPES: &[&str] = &[
+    "monolithicSparse",
+    "monolithicFlat",
+    "twoGbMaxExtentSparse",
+    "twoGbMaxExtentFlat",
+    "streamOptimized",
+    "vmfs",
+    "vmfsSparse",
+    "vmfsThin",
+    "vmfsRaw",
+    "vmfsRDM",
+    "vmfsRawDeviceMap",
+    "vmfsPassthroughRawDeviceMap",
+    "fullDevice",
+    "partitionedDevice",
+    "custom",
+    "seSparse",
+    "vsanSparse",
+];
+
 /// Descriptor facts: createType, version, CID, ddb entries; anomalies for unknown lines.
 fn describe(d: &Descriptor, facts: &mut ImageFacts, anomalies: &mut Vec<Anomaly>) {
     facts.subformat = d.create_type.clone();
+    match d.create_type.as_deref() {
+        Some(t) if KNOWN_CREATE_TYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) => {}
+        other => anomalies.push(Anomaly::new(
+            FMT,
+            "descriptor",
+            None,
+            ErrorKind::Corrupt,
+            match other {
+                Some(t) => format!(
+                    "createType {t:?} is not a VMDK disk type; the extents were read as listed"
+                ),
+                None => "no createType; the extents were read as listed".to_string(),
+            },
+        )),
+    }
     facts.version = d.version.clone();
     let det = &mut facts.details;
     if let Some(c) = &d.cid {
