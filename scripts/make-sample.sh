@@ -100,9 +100,13 @@ CONFIG_BLK_DEV_NVME=m
 CONFIG_EXT4_FS=y
 KC
 printf 'kernel/drivers/virtio/virtio.ko\nkernel/drivers/virtio/virtio_pci.ko\n' > $R/usr/lib/modules/$KVER/modules.builtin
-for m in virtio_blk nvme; do printf 'phony module %s\n' $m > $R/usr/lib/modules/$KVER/kernel/drivers/block/$m.ko; done
-mkdir -p initrd/usr/lib/modules/$KVER/kernel/drivers/block initrd/usr/bin
-cp $R/usr/lib/modules/$KVER/kernel/drivers/block/*.ko initrd/usr/lib/modules/$KVER/kernel/drivers/block/
+mkdir -p $R/usr/lib/modules/$KVER/kernel/drivers/{net,scsi,nvme/host}
+for m in virtio_blk; do printf 'phony module %s\n' $m > $R/usr/lib/modules/$KVER/kernel/drivers/block/$m.ko; done
+printf 'phony module nvme\n' > $R/usr/lib/modules/$KVER/kernel/drivers/nvme/host/nvme.ko
+printf 'phony module virtio_net\n' > $R/usr/lib/modules/$KVER/kernel/drivers/net/virtio_net.ko
+printf 'phony module virtio_scsi\n' > $R/usr/lib/modules/$KVER/kernel/drivers/scsi/virtio_scsi.ko
+mkdir -p initrd/usr/lib/modules/$KVER/kernel/drivers initrd/usr/bin
+cp -r $R/usr/lib/modules/$KVER/kernel/drivers/{block,nvme,scsi} initrd/usr/lib/modules/$KVER/kernel/drivers/
 printf '#!/bin/sh\n' > initrd/init; chmod 755 initrd/init
 find initrd -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
 (cd initrd && find . -mindepth 1 | sort | cpio --quiet -o -H newc --reproducible | gzip -9n) > $R/boot/initrd.img-$KVER

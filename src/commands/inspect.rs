@@ -31,24 +31,25 @@ pub fn to_json(a: &Analysis) -> Value {
         v
     });
     let guest = a.guest.as_ref().map(|(asm, l)| {
-        json!({
-            "type": "linux",
-            "root_volume": asm.root_volume,
-            "distro": l.distro,
-            "version": l.version,
-            "pretty_name": l.pretty_name,
-            "codename": l.codename,
-            "id_like": l.id_like,
-            "release_file": l.release_file,
-            "arch": l.arch,
-            "arch_source": l.arch_source,
-            "hostname": l.hostname,
-            "kernels": l.kernels,
-            "fstab_present": asm.fstab_present,
-            "fstab": asm.mounts,
-            "fstab_problems": asm.fstab.problems,
-            "roles": asm.roles.iter().map(|(v, r)| json!({"volume": v, "role": r})).collect::<Vec<_>>(),
-        })
+        // Every Linux fact (distribution, kernels and initramfs, boot loader, network, services,
+        // packages, agents, system settings), plus the assembly.
+        let mut v = serde_json::to_value(l).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert("type".into(), json!("linux"));
+            m.insert("root_volume".into(), json!(asm.root_volume));
+            m.insert("fstab_present".into(), json!(asm.fstab_present));
+            m.insert("fstab".into(), json!(asm.mounts));
+            m.insert("fstab_problems".into(), json!(asm.fstab.problems));
+            m.insert(
+                "roles".into(),
+                asm.roles
+                    .iter()
+                    .map(|(v, r)| json!({"volume": v, "role": r}))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        v
     });
     json!({
         "image": {

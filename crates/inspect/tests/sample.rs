@@ -110,15 +110,19 @@ fn sample_guest_facts() {
     assert!(matches!(k.drivers["nvme"], DriverStatus::Module { .. }));
     assert_eq!(
         k.drivers["virtio_net"],
-        DriverStatus::Absent {
-            config_says_module: true
+        DriverStatus::Module {
+            path: format!("/lib/modules/{KVER}/kernel/drivers/net/virtio_net.ko")
         }
     );
     let i = k.initrd_summary.as_ref().expect("initrd summary");
     assert_eq!(i.compressions, vec!["gzip".to_string()]);
     assert_eq!(
         i.drivers_found,
-        vec!["virtio_blk".to_string(), "nvme".to_string()]
+        vec![
+            "virtio_blk".to_string(),
+            "virtio_scsi".to_string(),
+            "nvme".to_string()
+        ]
     );
     assert!(i.complete && i.error.is_none(), "{i:?}");
 
@@ -176,5 +180,5 @@ fn sample_guest_facts() {
         .contains(&"/usr/bin/passwd".to_string()));
     // The facts serialise (the engine puts them in the JSON report).
     let json = serde_json::to_string(&f).expect("serialise");
-    assert!(json.contains("\"drivers_found\":[\"virtio_blk\",\"nvme\"]"));
+    assert!(json.contains("\"drivers_found\":[\"virtio_blk\",\"virtio_scsi\",\"nvme\"]"));
 }
