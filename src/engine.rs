@@ -122,7 +122,9 @@ fn assemble_stacked(
                     Ok(Some(_)) => pvs.push((id, src)),
                     _ => out.volumes.push((id, src)),
                 },
-                Err(e) => out.anomalies.push(Anomaly::from_error("md", id, None, e.kind(), &e)),
+                Err(e) => out
+                    .anomalies
+                    .push(Anomaly::from_error("md", id, None, e.kind(), &e)),
             }
         }
         out.arrays = arrays;
@@ -135,7 +137,10 @@ fn assemble_stacked(
                 let id = format!("{}/{}", vg.name, lv.name);
                 match vg.lv_source(&lv.name, &pvs) {
                     Ok(src) => out.volumes.push((id, src)),
-                    Err(e) => out.anomalies.push(Anomaly::from_error("lvm", id, None, e.kind(), &e)),
+                    Err(e) => {
+                        out.anomalies
+                            .push(Anomaly::from_error("lvm", id, None, e.kind(), &e))
+                    }
                 }
             }
         }
@@ -184,8 +189,8 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let disk = commands::open_disk(args)?;
     let t1 = Instant::now();
     let src = disk.source();
-    let table = imgcheck_volume::read_partition_table(src.as_ref(), &limits)
-        .map_err(|e| error_chain(&e));
+    let table =
+        imgcheck_volume::read_partition_table(src.as_ref(), &limits).map_err(|e| error_chain(&e));
     let t2 = Instant::now();
 
     // The volumes: every partition but the extended container, or the whole disk; then md
@@ -193,7 +198,11 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let mut base: Vec<(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)> = Vec::new();
     match &table {
         Ok(t) if !t.partitions.is_empty() => {
-            for p in t.partitions.iter().filter(|p| p.kind != PartitionKind::Extended) {
+            for p in t
+                .partitions
+                .iter()
+                .filter(|p| p.kind != PartitionKind::Extended)
+            {
                 let s = p
                     .source(src.clone())
                     .map(|s| Arc::new(s) as Arc<dyn BlockSource>)
@@ -207,14 +216,28 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let md_arrays = stacked.arrays.clone();
     let lvm = stacked.lvm.clone();
     let stacked_anomalies = stacked.anomalies.clone();
-    let specs: Vec<(String, Option<u32>, Option<&'static str>, Result<Arc<dyn BlockSource>, String>)> =
-        base.into_iter()
-            .map(|(id, part, s)| {
-                let member = stacked.members.iter().find(|(m, _)| *m == id).map(|(_, k)| *k);
-                (id, part, member, s)
-            })
-            .chain(stacked.volumes.into_iter().map(|(id, s)| (id, None, None, Ok(s))))
-            .collect();
+    let specs: Vec<(
+        String,
+        Option<u32>,
+        Option<&'static str>,
+        Result<Arc<dyn BlockSource>, String>,
+    )> = base
+        .into_iter()
+        .map(|(id, part, s)| {
+            let member = stacked
+                .members
+                .iter()
+                .find(|(m, _)| *m == id)
+                .map(|(_, k)| *k);
+            (id, part, member, s)
+        })
+        .chain(
+            stacked
+                .volumes
+                .into_iter()
+                .map(|(id, s)| (id, None, None, Ok(s))),
+        )
+        .collect();
     let volumes: Vec<OpenedVolume> = specs
         .into_par_iter()
         .map(|(id, partition, member, s)| match member {
@@ -250,8 +273,7 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
         .iter()
         .enumerate()
         .filter(|(_, v)| {
-            v.fs
-                .as_deref()
+            v.fs.as_deref()
                 .is_some_and(imgcheck_inspect::windows::is_windows_root)
         })
         .map(|(i, _)| i)
@@ -271,7 +293,8 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
         ))
     });
     let t4 = Instant::now();
-    let roots_found = u32::try_from(roots.len().saturating_add(win_roots.len())).unwrap_or(u32::MAX);
+    let roots_found =
+        u32::try_from(roots.len().saturating_add(win_roots.len())).unwrap_or(u32::MAX);
 
     let mut facts = build_facts(
         &disk,
@@ -573,7 +596,10 @@ fn guest_roles(
     for v in volumes.iter().filter(|v| &v.id != os) {
         let Some(fs) = v.fs.as_deref() else { continue };
         let files = imgcheck_inspect::windows::find_boot_files(fs);
-        if files.iter().any(|f| f.to_ascii_lowercase().starts_with("/efi/")) {
+        if files
+            .iter()
+            .any(|f| f.to_ascii_lowercase().starts_with("/efi/"))
+        {
             roles.push((v.id.clone(), "esp".to_string()));
         } else if !files.is_empty() {
             roles.push((v.id.clone(), "boot".to_string()));

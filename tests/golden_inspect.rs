@@ -40,8 +40,12 @@ fn inspection_matches_golden() {
             std::fs::write(&path, &got).unwrap();
             continue;
         }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with IMGCHECK_BLESS=1 to create)", path.display()));
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with IMGCHECK_BLESS=1 to create)",
+                path.display()
+            )
+        });
         if want != got {
             failures.push(format!(
                 "{name}: `imgcheck inspect --json {image}` differs from {} (IMGCHECK_BLESS=1 rewrites it; review the diff)",

@@ -28,9 +28,7 @@ fn acceptable(expr: &str) -> bool {
         !alt.is_empty()
             && !alt.contains(" OR ")
             && !alt.contains('/')
-            && alt
-                .split(" AND ")
-                .all(|id| ALLOWED.contains(&id.trim()))
+            && alt.split(" AND ").all(|id| ALLOWED.contains(&id.trim()))
     })
 }
 
@@ -39,7 +37,9 @@ fn licence_expressions_are_parsed_as_intended() {
     assert!(acceptable("MIT OR Apache-2.0"));
     assert!(acceptable("MIT/Apache-2.0"));
     assert!(acceptable("(MIT OR Apache-2.0) AND Unicode-3.0"));
-    assert!(acceptable("Apache-2.0 WITH LLVM-exception OR Apache-2.0 OR MIT"));
+    assert!(acceptable(
+        "Apache-2.0 WITH LLVM-exception OR Apache-2.0 OR MIT"
+    ));
     assert!(!acceptable("GPL-3.0-or-later"));
     assert!(!acceptable("GPL-2.0 AND MIT"));
     assert!(!acceptable(""));
@@ -69,5 +69,8 @@ fn every_dependency_has_an_allowed_licence() {
             other => bad.push(format!("{name} {}: {other:?}", p["version"])),
         }
     }
-    assert!(bad.is_empty(), "dependencies with licences outside the allow-list: {bad:#?}");
+    assert!(
+        bad.is_empty(),
+        "dependencies with licences outside the allow-list: {bad:#?}"
+    );
 }

@@ -1,7 +1,12 @@
 //! End-to-end tests on the bundled sample guest (testdata/sample, built by
 //! scripts/make-sample.sh): every command, read-only guarantee, determinism, and agreement with
 //! what qemu-img and sfdisk said about the image when it was made.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -50,7 +55,12 @@ fn sha256(data: &[u8]) -> String {
 fn check_reports_and_exits_zero() {
     let img = sample();
     let o = run(&["check", img.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8(o.stdout).unwrap();
     for heading in [
         "Strongly recommended fixes (0)",
@@ -61,7 +71,10 @@ fn check_reports_and_exits_zero() {
         assert!(text.contains(heading), "missing {heading:?} in:\n{text}");
     }
     assert!(text.contains("Debian GNU/Linux 12 (bookworm)"));
-    assert!(!text.contains('\u{1b}'), "colour codes with NO_COLOR / no terminal");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes with NO_COLOR / no terminal"
+    );
 }
 
 #[test]
@@ -74,13 +87,23 @@ fn check_json_is_deterministic_and_complete() {
     assert_eq!(v["schema_version"], 1);
     let s = &v["summary"];
     assert_eq!(s["strongly_recommended"], 0);
-    let total: u64 = ["strongly_recommended", "recommended", "no_risk", "not_evaluated", "not_applicable"]
-        .iter()
-        .map(|k| s[k].as_u64().unwrap())
-        .sum();
+    let total: u64 = [
+        "strongly_recommended",
+        "recommended",
+        "no_risk",
+        "not_evaluated",
+        "not_applicable",
+    ]
+    .iter()
+    .map(|k| s[k].as_u64().unwrap())
+    .sum();
     let listed = ok_stdout(&["checks", "--json"]);
     let checks: Value = serde_json::from_str(&listed).unwrap();
-    assert_eq!(total, checks.as_array().unwrap().len() as u64, "every check is in the report");
+    assert_eq!(
+        total,
+        checks.as_array().unwrap().len() as u64,
+        "every check is in the report"
+    );
 }
 
 #[test]
@@ -135,7 +158,11 @@ fn ls_and_cat_browse_without_mounting() {
     assert_eq!(ok_stdout(&["cat", p, "/etc/hostname"]), "sample-guest\n");
     let sh = run(&["cat", p, "/bin/sh"]);
     assert!(sh.status.success());
-    assert_eq!(&sh.stdout[..4], b"\x7fELF", "/bin/sh -> usr/bin/bash resolved in the guest");
+    assert_eq!(
+        &sh.stdout[..4],
+        b"\x7fELF",
+        "/bin/sh -> usr/bin/bash resolved in the guest"
+    );
     let grub = ok_stdout(&["cat", p, "/boot/efi/efi/debian/GRUB.CFG"]);
     assert!(grub.contains("configfile"));
     // One volume directly.
@@ -153,16 +180,22 @@ fn export_matches_qemu_img_and_info_matches_sfdisk() {
     let p = img.to_str().unwrap();
     let raw = run(&["export", p, "-o", "-"]);
     assert!(raw.status.success());
-    assert_eq!(sha256(&raw.stdout), facts()["raw_sha256"], "qemu-img convert -O raw");
+    assert_eq!(
+        sha256(&raw.stdout),
+        facts()["raw_sha256"],
+        "qemu-img convert -O raw"
+    );
     let info = json(&["info", "--json", p]);
-    let qemu: Value =
-        serde_json::from_str(&std::fs::read_to_string(img.with_file_name("sample.qemu-info.json")).unwrap())
-            .unwrap();
+    let qemu: Value = serde_json::from_str(
+        &std::fs::read_to_string(img.with_file_name("sample.qemu-info.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(info["qemu_format"], qemu["format"]);
     assert_eq!(info["virtual_size"], qemu["virtual-size"]);
-    let sf: Value =
-        serde_json::from_str(&std::fs::read_to_string(img.with_file_name("sample.sfdisk.json")).unwrap())
-            .unwrap();
+    let sf: Value = serde_json::from_str(
+        &std::fs::read_to_string(img.with_file_name("sample.sfdisk.json")).unwrap(),
+    )
+    .unwrap();
     let sf = &sf["partitiontable"];
     let ours = &info["partition_table"];
     assert_eq!(ours["scheme"], sf["label"]);
@@ -210,10 +243,15 @@ fn image_is_never_modified() {
 
 #[test]
 fn usage_and_missing_file_exit_two() {
-    assert_eq!(run(&["check", "/nonexistent/disk.img"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["check", "/nonexistent/disk.img"]).status.code(),
+        Some(2)
+    );
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(
-        run(&["check", "--target", "mars", sample().to_str().unwrap()]).status.code(),
+        run(&["check", "--target", "mars", sample().to_str().unwrap()])
+            .status
+            .code(),
         Some(2)
     );
 }

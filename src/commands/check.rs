@@ -33,7 +33,10 @@ pub struct CheckOptions<'a> {
 }
 
 /// Build the report of one image (shared with `scan`).
-pub fn report_for(args: &ImageArgs, profile: &TargetProfile) -> anyhow::Result<(Report, engine::Timings)> {
+pub fn report_for(
+    args: &ImageArgs,
+    profile: &TargetProfile,
+) -> anyhow::Result<(Report, engine::Timings)> {
     let a = engine::analyse(args)?;
     let results = run_checks(&a.facts, profile);
     let report = Report::build(

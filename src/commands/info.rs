@@ -92,8 +92,16 @@ fn print_text(
     let f = &disk.facts;
     println!("image: {}", escape_text(&args.image.display().to_string()));
     println!("format: {}", format_line(f));
-    println!("virtual size: {} ({} bytes)", human_size(f.virtual_size), f.virtual_size);
-    println!("file size: {} ({} bytes)", human_size(f.file_size), f.file_size);
+    println!(
+        "virtual size: {} ({} bytes)",
+        human_size(f.virtual_size),
+        f.virtual_size
+    );
+    println!(
+        "file size: {} ({} bytes)",
+        human_size(f.file_size),
+        f.file_size
+    );
     if let Some(a) = f.allocated_bytes {
         println!("allocated: {} ({} bytes)", human_size(a), a);
     }
@@ -104,8 +112,16 @@ fn print_text(
         println!("compression: {c}");
     }
     if let Some(b) = &f.backing {
-        let fmt = b.format.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
-        let how = if b.followed { "followed" } else { "not followed (use --follow-backing)" };
+        let fmt = b
+            .format
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
+        let how = if b.followed {
+            "followed"
+        } else {
+            "not followed (use --follow-backing)"
+        };
         println!("backing file: {}{fmt}, {how}", escape_text(&b.reference));
     }
     println!(

@@ -80,13 +80,23 @@ fn print_text(a: &Analysis) {
                 f.fs_type,
                 f.uuid.as_deref().unwrap_or("-"),
                 escape_text(f.label.as_deref().unwrap_or("-")),
-                if f.roles.is_empty() { String::new() } else { format!(" roles={}", f.roles.join(",")) }
+                if f.roles.is_empty() {
+                    String::new()
+                } else {
+                    format!(" roles={}", f.roles.join(","))
+                }
             ),
-            VolumeContent::Swap { uuid, .. } => format!("swap uuid={}", uuid.as_deref().unwrap_or("-")),
+            VolumeContent::Swap { uuid, .. } => {
+                format!("swap uuid={}", uuid.as_deref().unwrap_or("-"))
+            }
             VolumeContent::Encrypted { scheme, .. } => format!("encrypted ({scheme})"),
             other => format!("{other:?}").to_lowercase(),
         };
-        let err = v.error.as_deref().map(|e| format!(" — {}", escape_text(e))).unwrap_or_default();
+        let err = v
+            .error
+            .as_deref()
+            .map(|e| format!(" — {}", escape_text(e)))
+            .unwrap_or_default();
         println!("  {:>5}  {:>10}  {what}{err}", v.id, human_size(v.size));
     }
     match &a.guest {

@@ -125,7 +125,14 @@ pub fn run(args: &ImageArgs, o: &LsOptions<'_>) -> anyhow::Result<u8> {
     Ok(if errors > 0 { crate::EXIT_ERROR } else { 0 })
 }
 
-fn emit(tree: &Tree, o: &LsOptions<'_>, path: &str, name: &str, m: &Metadata, json_out: &mut Vec<Value>) {
+fn emit(
+    tree: &Tree,
+    o: &LsOptions<'_>,
+    path: &str,
+    name: &str,
+    m: &Metadata,
+    json_out: &mut Vec<Value>,
+) {
     let target = if m.file_type == FileType::Symlink {
         tree.read_link(path).ok()
     } else {

@@ -53,10 +53,18 @@ pub fn volume_source(
         .iter()
         .find(|p| p.number == number)
         .with_context(|| {
-            let have: Vec<String> = table.partitions.iter().map(|p| p.number.to_string()).collect();
+            let have: Vec<String> = table
+                .partitions
+                .iter()
+                .map(|p| p.number.to_string())
+                .collect();
             format!(
                 "no partition {number} (partitions: {})",
-                if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
             )
         })?;
     let slice = part

@@ -36,7 +36,13 @@ fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> anyhow::Resul
 }
 
 /// Run the command; exit status is the worst of all images (2 if any could not be analysed).
-pub fn run(dir: &Path, recursive: bool, target: &str, jobs: usize, as_json: bool) -> anyhow::Result<u8> {
+pub fn run(
+    dir: &Path,
+    recursive: bool,
+    target: &str,
+    jobs: usize,
+    as_json: bool,
+) -> anyhow::Result<u8> {
     let profile = profile(target)?;
     let mut files = Vec::new();
     collect(dir, recursive, &mut files)?;
@@ -66,7 +72,9 @@ pub fn run(dir: &Path, recursive: bool, target: &str, jobs: usize, as_json: bool
                 worst = worst.max(code);
                 let s = &rep.summary;
                 if as_json {
-                    rows.push(json!({"path": f.display().to_string(), "exit_status": code, "summary": s}));
+                    rows.push(
+                        json!({"path": f.display().to_string(), "exit_status": code, "summary": s}),
+                    );
                 } else {
                     println!(
                         "{:<50} strongly recommended {:>3}  recommended {:>3}  no risk {:>3}  not evaluated {:>3}",
@@ -84,13 +92,20 @@ pub fn run(dir: &Path, recursive: bool, target: &str, jobs: usize, as_json: bool
                 if as_json {
                     rows.push(json!({"path": f.display().to_string(), "exit_status": crate::EXIT_ERROR, "error": msg}));
                 } else {
-                    println!("{:<50} error: {}", escape_text(&f.display().to_string()), escape_text(&msg));
+                    println!(
+                        "{:<50} error: {}",
+                        escape_text(&f.display().to_string()),
+                        escape_text(&msg)
+                    );
                 }
             }
         }
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&json!({"images": rows}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"images": rows}))?
+        );
     }
     Ok(worst)
 }

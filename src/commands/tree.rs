@@ -20,16 +20,16 @@ impl Tree {
     pub fn open(args: &ImageArgs, volume: Option<&str>) -> anyhow::Result<Tree> {
         let a: Analysis = engine::analyse(args)?;
         if let Some(v) = volume {
-            let vol = a
-                .volumes
-                .iter()
-                .find(|x| x.id == v)
-                .with_context(|| {
-                    format!(
-                        "no volume {v:?} (volumes: {})",
-                        a.volumes.iter().map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
-                    )
-                })?;
+            let vol = a.volumes.iter().find(|x| x.id == v).with_context(|| {
+                format!(
+                    "no volume {v:?} (volumes: {})",
+                    a.volumes
+                        .iter()
+                        .map(|x| x.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
             return match (&vol.fs, &vol.error) {
                 (Some(fs), _) => Ok(Tree::Volume(fs.clone())),
                 (None, Some(e)) => bail!("volume {v}: {e}"),
@@ -46,17 +46,29 @@ impl Tree {
             return Ok(Tree::Guest(asm.view));
         }
         if let Some((vol, _)) = &a.windows {
-            if let Some(fs) = a.volumes.iter().find(|v| &v.id == vol).and_then(|v| v.fs.clone()) {
+            if let Some(fs) = a
+                .volumes
+                .iter()
+                .find(|v| &v.id == vol)
+                .and_then(|v| v.fs.clone())
+            {
                 return Ok(Tree::Volume(fs));
             }
         }
-        let fss: Vec<_> = a.volumes.iter().filter_map(|v| v.fs.clone().map(|f| (v.id.clone(), f))).collect();
+        let fss: Vec<_> = a
+            .volumes
+            .iter()
+            .filter_map(|v| v.fs.clone().map(|f| (v.id.clone(), f)))
+            .collect();
         match fss.as_slice() {
             [(_, fs)] => Ok(Tree::Volume(fs.clone())),
             [] => bail!("the image holds no filesystem imgcheck can read"),
             many => bail!(
                 "no operating system root found; choose a volume with --volume ({})",
-                many.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }

@@ -318,13 +318,19 @@ mod tests {
         {
             std::os::unix::fs::symlink("/etc/hostname", dir.path().join("link")).unwrap();
             let e = ctx.open_extent("vmdk", "link").unwrap_err();
-            assert!(e.to_string().contains("outside the allowed directory"), "{e}");
+            assert!(
+                e.to_string().contains("outside the allowed directory"),
+                "{e}"
+            );
         }
         // Self-reference is a loop.
         let e = ctx.open_backing("qcow2", "top.img", None).unwrap_err();
         assert!(e.to_string().contains("loop"), "{e}");
         // Not following: no error, nothing opened.
         let ctx2 = OpenContext::root(&img, &OpenOptions::default()).unwrap();
-        assert!(ctx2.open_backing("qcow2", "/etc/passwd", None).unwrap().is_none());
+        assert!(ctx2
+            .open_backing("qcow2", "/etc/passwd", None)
+            .unwrap()
+            .is_none());
     }
 }

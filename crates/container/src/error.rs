@@ -50,7 +50,9 @@ pub enum ContainerError {
         feature: String,
     },
     /// A size or count from the image exceeds a [`imgcheck_core::Limits`] bound.
-    #[error("{format}: {structure} at offset {offset}: {what} is {actual}, above the limit of {limit}")]
+    #[error(
+        "{format}: {structure} at offset {offset}: {what} is {actual}, above the limit of {limit}"
+    )]
     Limit {
         /// Format name.
         format: &'static str,

@@ -156,8 +156,8 @@ fn open_source_inner(
     required: Option<&str>,
 ) -> Result<VirtualDisk, ContainerError> {
     let len = file.len();
-    let head_len = usize::try_from(len.min(u64::try_from(PROBE_HEAD_BYTES).unwrap_or(u64::MAX)))
-        .unwrap_or(0);
+    let head_len =
+        usize::try_from(len.min(u64::try_from(PROBE_HEAD_BYTES).unwrap_or(u64::MAX))).unwrap_or(0);
     let mut head = vec![0u8; head_len];
     file.read_exact_at(&mut head, 0)
         .map_err(|source| read_err("probe", "file head", 0, source))?;
@@ -199,7 +199,12 @@ fn format_name_matches(declared: &str, detected: &str) -> bool {
     d == detected || (d == "vpc" && detected == "vhd") || (d == "file" && detected == "raw")
 }
 
-fn read_err(format: &'static str, structure: &str, offset: u64, source: ReadError) -> ContainerError {
+fn read_err(
+    format: &'static str,
+    structure: &str,
+    offset: u64,
+    source: ReadError,
+) -> ContainerError {
     ContainerError::Read {
         format,
         structure: structure.to_string(),

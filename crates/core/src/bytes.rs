@@ -81,7 +81,12 @@ pub fn ascii_field(b: &[u8]) -> String {
 pub fn utf16le_until_nul(b: &[u8]) -> String {
     let units: Vec<u16> = b
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+        .map(|c| {
+            u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
         .take_while(|&u| u != 0)
         .collect();
     String::from_utf16_lossy(&units)
@@ -121,7 +126,11 @@ mod tests {
     #[test]
     fn strings() {
         assert_eq!(ascii_field(b"conectix\0\0"), "conectix");
-        let n: Vec<u8> = "EFI".encode_utf16().flat_map(|u| u.to_le_bytes()).chain([0, 0, 65, 0]).collect();
+        let n: Vec<u8> = "EFI"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .chain([0, 0, 65, 0])
+            .collect();
         assert_eq!(utf16le_until_nul(&n), "EFI");
     }
 }

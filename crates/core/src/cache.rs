@@ -54,9 +54,7 @@ impl<S: BlockSource> CachedSource<S> {
     /// A cache holding up to `capacity_bytes` (rounded to whole pages, at least one per shard).
     pub fn new(inner: S, capacity_bytes: u64) -> CachedSource<S> {
         let pages = capacity_bytes / PAGE_SIZE;
-        let per_shard = usize::try_from(pages / SHARDS_U64)
-            .unwrap_or(1)
-            .max(1);
+        let per_shard = usize::try_from(pages / SHARDS_U64).unwrap_or(1).max(1);
         CachedSource {
             inner,
             shards: (0..SHARDS)

@@ -36,7 +36,9 @@ impl Read for SourceReader {
         let n = usize::try_from(avail).unwrap_or(usize::MAX).min(buf.len());
         let dst = buf.get_mut(..n).unwrap_or_default();
         self.source.read_exact_at(dst, self.pos)?;
-        self.pos = self.pos.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        self.pos = self
+            .pos
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
         Ok(n)
     }
 }

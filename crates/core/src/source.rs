@@ -135,9 +135,7 @@ impl BlockSource for FileSource {
                 let pos = offset.saturating_add(u64::try_from(done).unwrap_or(u64::MAX));
                 match self.file.seek_read(rest, pos) {
                     Ok(0) => {
-                        return Err(io(std::io::Error::from(
-                            std::io::ErrorKind::UnexpectedEof,
-                        )))
+                        return Err(io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)))
                     }
                     Ok(n) => done = done.saturating_add(n),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -240,7 +238,11 @@ impl std::fmt::Debug for SliceSource {
 
 impl SliceSource {
     /// A window on `parent`; fails when the window does not lie inside it.
-    pub fn new(parent: Arc<dyn BlockSource>, start: u64, len: u64) -> Result<SliceSource, ReadError> {
+    pub fn new(
+        parent: Arc<dyn BlockSource>,
+        start: u64,
+        len: u64,
+    ) -> Result<SliceSource, ReadError> {
         let size = parent.len();
         match start.checked_add(len) {
             Some(end) if end <= size => Ok(SliceSource { parent, start, len }),

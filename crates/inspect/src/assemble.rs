@@ -70,25 +70,63 @@ pub struct MountEntry {
 
 /// Filesystem types that are not block devices of the image.
 const PSEUDO_FS: &[&str] = &[
-    "proc", "sysfs", "tmpfs", "devpts", "devtmpfs", "debugfs", "securityfs", "cgroup", "cgroup2",
-    "hugetlbfs", "mqueue", "pstore", "bpf", "efivarfs", "configfs", "fusectl", "binfmt_misc",
-    "autofs", "rpc_pipefs", "nfsd", "none", "overlay",
+    "proc",
+    "sysfs",
+    "tmpfs",
+    "devpts",
+    "devtmpfs",
+    "debugfs",
+    "securityfs",
+    "cgroup",
+    "cgroup2",
+    "hugetlbfs",
+    "mqueue",
+    "pstore",
+    "bpf",
+    "efivarfs",
+    "configfs",
+    "fusectl",
+    "binfmt_misc",
+    "autofs",
+    "rpc_pipefs",
+    "nfsd",
+    "none",
+    "overlay",
 ];
 /// Network and host-shared filesystems: never in the image (and a boot risk without `nofail`).
 pub const NETWORK_FS: &[&str] = &[
-    "nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "fuse.sshfs", "vboxsf", "9p", "glusterfs",
-    "ceph", "davfs", "fuse.s3fs", "afs", "virtiofs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smbfs",
+    "smb3",
+    "sshfs",
+    "fuse.sshfs",
+    "vboxsf",
+    "9p",
+    "glusterfs",
+    "ceph",
+    "davfs",
+    "fuse.s3fs",
+    "afs",
+    "virtiofs",
 ];
 
 /// True when `fs` looks like a Linux root: `/etc` and (`/bin` or `/usr/bin`) and (`/etc/fstab`
 /// or `/etc/os-release`), as libguestfs decides.
 pub fn is_linux_root(fs: &dyn GuestFs) -> bool {
-    let is = |p: &str, t: &[FileType]| fs.metadata(p).map(|m| t.contains(&m.file_type)).unwrap_or(false);
+    let is = |p: &str, t: &[FileType]| {
+        fs.metadata(p)
+            .map(|m| t.contains(&m.file_type))
+            .unwrap_or(false)
+    };
     let dirish = [FileType::Dir, FileType::Symlink];
     let fileish = [FileType::File, FileType::Symlink];
     is("/etc", &[FileType::Dir])
         && (is("/bin", &dirish) || is("/usr/bin", &dirish))
-        && (is("/etc/fstab", &fileish) || is("/etc/os-release", &fileish) || is("/usr/lib/os-release", &fileish))
+        && (is("/etc/fstab", &fileish)
+            || is("/etc/os-release", &fileish)
+            || is("/usr/lib/os-release", &fileish))
 }
 
 /// Indices of the volumes that hold a Linux root.
@@ -108,7 +146,10 @@ fn eq_id(a: &str, b: &str) -> bool {
 /// `/dev/hda3`, `/dev/nvme0n1p2`, `/dev/mmcblk0p1`); `Some(None)` for a whole disk.
 pub fn kernel_name_partition(name: &str) -> Option<Option<u32>> {
     let dev = name.strip_prefix("/dev/")?;
-    if let Some(rest) = dev.strip_prefix("nvme").or_else(|| dev.strip_prefix("mmcblk")) {
+    if let Some(rest) = dev
+        .strip_prefix("nvme")
+        .or_else(|| dev.strip_prefix("mmcblk"))
+    {
         return match rest.rsplit_once('p') {
             Some((_, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
                 Some(n.parse().ok())
@@ -138,15 +179,25 @@ pub fn resolve_entry(e: &FstabEntry, vols: &[VolumeDesc]) -> Resolution {
         return Resolution::NotADevice;
     }
     let found = |pred: &dyn Fn(&VolumeDesc) -> bool, what: String| -> Resolution {
-        match vols.iter().filter(|v| pred(v)).collect::<Vec<_>>().as_slice() {
-            [one] => Resolution::Resolved { volume: one.id.clone() },
+        match vols
+            .iter()
+            .filter(|v| pred(v))
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [one] => Resolution::Resolved {
+                volume: one.id.clone(),
+            },
             [] => Resolution::Unresolved {
                 reason: format!("no volume in the image has {what}"),
             },
             many => Resolution::Unresolved {
                 reason: format!(
                     "{what} is ambiguous: volumes {}",
-                    many.iter().map(|v| v.id.as_str()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|v| v.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             },
         }
@@ -175,8 +226,14 @@ pub fn resolve_entry(e: &FstabEntry, vols: &[VolumeDesc]) -> Resolution {
             format!("PARTLABEL {l:?}"),
         ),
         DeviceSpec::KernelName(n) => match kernel_name_partition(n) {
-            Some(Some(num)) => found(&|v| v.partition == Some(num), format!("partition {num} ({n})")),
-            Some(None) => found(&|v| v.id == "whole", format!("a whole-disk filesystem ({n})")),
+            Some(Some(num)) => found(
+                &|v| v.partition == Some(num),
+                format!("partition {num} ({n})"),
+            ),
+            Some(None) => found(
+                &|v| v.id == "whole",
+                format!("a whole-disk filesystem ({n})"),
+            ),
             None => Resolution::Unresolved {
                 reason: format!("{n} is not a disk device name imgcheck can map"),
             },
@@ -196,7 +253,10 @@ fn norm_point(p: &str) -> Option<String> {
     if !p.starts_with('/') {
         return None;
     }
-    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     if parts.contains(&"..") {
         return None;
     }
@@ -225,7 +285,12 @@ pub struct Assembly {
 }
 
 /// Assemble the guest whose root is `vols[root]`.
-pub fn assemble(vols: &[VolumeDesc], root: usize, max_symlinks: u32, max_bytes: u64) -> Option<Assembly> {
+pub fn assemble(
+    vols: &[VolumeDesc],
+    root: usize,
+    max_symlinks: u32,
+    max_bytes: u64,
+) -> Option<Assembly> {
     let root_vol = vols.get(root)?;
     let root_fs = root_vol.fs.clone()?;
     let root_mount = Mount {
@@ -259,9 +324,10 @@ pub fn assemble(vols: &[VolumeDesc], root: usize, max_symlinks: u32, max_bytes: 
                 roles.push((volume.clone(), r));
             }
             if !e.is_swap() {
-                if let (Some(point), Some(v)) =
-                    (norm_point(&e.mount_point), vols.iter().find(|v| &v.id == volume))
-                {
+                if let (Some(point), Some(v)) = (
+                    norm_point(&e.mount_point),
+                    vols.iter().find(|v| &v.id == volume),
+                ) {
                     if point != "/" {
                         if let Some(fs) = v.fs.clone() {
                             mounts.push(Mount {

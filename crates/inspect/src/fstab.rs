@@ -60,10 +60,9 @@ impl FstabEntry {
     }
     /// The value of option `name=value`, e.g. `subvol`.
     pub fn option_value(&self, name: &str) -> Option<&str> {
-        self.options.iter().find_map(|o| {
-            o.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+        self.options
+            .iter()
+            .find_map(|o| o.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
     }
 }
 
@@ -94,9 +93,10 @@ fn unescape(s: &str) -> String {
         if c == b'\\' {
             if let Some(oct) = b.get(i.saturating_add(1)..i.saturating_add(4)) {
                 if oct.iter().all(|d| (b'0'..=b'7').contains(d)) {
-                    let v = oct
-                        .iter()
-                        .fold(0u32, |acc, d| acc.saturating_mul(8).saturating_add(u32::from(d.saturating_sub(b'0'))));
+                    let v = oct.iter().fold(0u32, |acc, d| {
+                        acc.saturating_mul(8)
+                            .saturating_add(u32::from(d.saturating_sub(b'0')))
+                    });
                     if let Ok(byte) = u8::try_from(v) {
                         out.push(byte);
                         i = i.saturating_add(4);
@@ -206,9 +206,9 @@ pub fn parse(text: &str) -> Fstab {
         let num = |i: usize| -> Result<u32, String> {
             match f.get(i) {
                 None => Ok(0),
-                Some(v) => v
-                    .parse::<u32>()
-                    .map_err(|_| format!("field {} is {v:?}, expected a number", i.saturating_add(1))),
+                Some(v) => v.parse::<u32>().map_err(|_| {
+                    format!("field {} is {v:?}, expected a number", i.saturating_add(1))
+                }),
             }
         };
         let (dump, pass) = match (num(4), num(5)) {
@@ -266,11 +266,23 @@ broken\n\
         assert_eq!(f.entries[1].spec, DeviceSpec::Label("EFI".into()));
         assert_eq!(
             f.entries[2].spec,
-            DeviceSpec::Lvm { vg: "my-vg".into(), lv: "root".into() }
+            DeviceSpec::Lvm {
+                vg: "my-vg".into(),
+                lv: "root".into()
+            }
         );
         assert!(f.entries[2].nofail());
-        assert_eq!(f.entries[3].spec, DeviceSpec::Lvm { vg: "vg0".into(), lv: "data".into() });
-        assert_eq!(f.entries[4].spec, DeviceSpec::KernelName("/dev/sda2".into()));
+        assert_eq!(
+            f.entries[3].spec,
+            DeviceSpec::Lvm {
+                vg: "vg0".into(),
+                lv: "data".into()
+            }
+        );
+        assert_eq!(
+            f.entries[4].spec,
+            DeviceSpec::KernelName("/dev/sda2".into())
+        );
         assert!(f.entries[4].is_swap());
         assert_eq!(f.entries[5].spec, DeviceSpec::PartUuid("abc".into()));
         assert_eq!(f.entries[6].spec, DeviceSpec::Uuid("1234-ABCD".into()));

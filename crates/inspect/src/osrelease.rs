@@ -51,7 +51,9 @@ mod tests {
 
     #[test]
     fn parses() {
-        let m = parse("NAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\n# c\nbad line\nX=\"a\\\"b\"\n");
+        let m = parse(
+            "NAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\n# c\nbad line\nX=\"a\\\"b\"\n",
+        );
         assert_eq!(m.get("NAME").unwrap(), "Debian GNU/Linux");
         assert_eq!(m.get("VERSION_ID").unwrap(), "12");
         assert_eq!(m.get("ID").unwrap(), "debian");

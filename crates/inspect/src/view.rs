@@ -58,7 +58,12 @@ fn join(stack: &[String]) -> String {
 impl GuestView {
     /// A view over `mounts` (one should be `/`).
     pub fn new(mut mounts: Vec<Mount>, max_symlinks: u32) -> GuestView {
-        mounts.sort_by(|a, b| b.point.len().cmp(&a.point.len()).then(a.point.cmp(&b.point)));
+        mounts.sort_by(|a, b| {
+            b.point
+                .len()
+                .cmp(&a.point.len())
+                .then(a.point.cmp(&b.point))
+        });
         GuestView {
             mounts,
             max_symlinks,
@@ -90,7 +95,8 @@ impl GuestView {
 
     fn lstat(&self, p: &str) -> Result<Metadata, InspectError> {
         let (m, rel) = self.locate(p)?;
-        m.fs.metadata(&rel).map_err(|e| InspectError::fs(p, &m.volume, e))
+        m.fs.metadata(&rel)
+            .map_err(|e| InspectError::fs(p, &m.volume, e))
     }
 
     /// Resolve `path` to a canonical guest path (no symlinks in it). The last component is
@@ -126,10 +132,9 @@ impl GuestView {
                 });
             }
             let (m, rel) = self.locate(&here)?;
-            let target = m
-                .fs
-                .read_link(&rel)
-                .map_err(|e| InspectError::fs(&here, &m.volume, e))?;
+            let target =
+                m.fs.read_link(&rel)
+                    .map_err(|e| InspectError::fs(&here, &m.volume, e))?;
             stack.pop();
             if target.starts_with('/') {
                 stack.clear();
