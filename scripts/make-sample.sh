@@ -73,6 +73,12 @@ printf '0.0 0 0.0\n0\nUTC\n' > $R/etc/adjtime
 : > $R/etc/machine-id
 printf '[Unit]\nDescription=OpenBSD Secure Shell server\n[Service]\nExecStart=/usr/sbin/sshd -D\n[Install]\nWantedBy=multi-user.target\n' > $R/usr/lib/systemd/system/ssh.service
 ln -s /usr/lib/systemd/system/ssh.service $R/etc/systemd/system/multi-user.target.wants/ssh.service
+# cloud-init's four stages, enabled the way the Debian package enables them.
+mkdir -p $R/etc/systemd/system/cloud-init.target.wants
+for u in cloud-init-local cloud-init cloud-config cloud-final; do
+  printf '[Unit]\nDescription=cloud-init stage %s\n[Service]\nType=oneshot\nExecStart=/usr/bin/cloud-init\n[Install]\nWantedBy=cloud-init.target\n' $u > $R/usr/lib/systemd/system/$u.service
+  ln -s /usr/lib/systemd/system/$u.service $R/etc/systemd/system/cloud-init.target.wants/$u.service
+done
 # Executables: minimal x86-64 ELF headers (64 bytes each), enough for architecture detection.
 python3 - "$R" <<'PY'
 import struct, sys, os
