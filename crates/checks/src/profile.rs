@@ -119,6 +119,9 @@ pub struct TargetProfile {
     pub min_free_inodes: u64,
     /// Severity of a swap partition on the OS disk (`None`: informational only).
     pub swap_on_os_disk: Option<Severity>,
+    /// Whether the target wants the Windows Firewall on (`Some(true)`), off (`Some(false)`), or
+    /// states nothing (`None`, informational only).
+    pub windows_firewall: Option<bool>,
 }
 
 /// Filesystem names as strings.
@@ -173,6 +176,8 @@ impl TargetProfile {
             min_free_inodes: MIN_FREE_INODES,
             // checks.md §1 swap_on_os_disk: INFO except on Azure.
             swap_on_os_disk: None,
+            // checks.md §3 windows_firewall: Alibaba import notes (ALI-imp): disable the firewall or allow 3389.
+            windows_firewall: Some(false),
         }
     }
 
@@ -209,6 +214,8 @@ impl TargetProfile {
             min_free_bytes_windows: AWS_MIN_FREE_WINDOWS,
             min_free_inodes: MIN_FREE_INODES,
             swap_on_os_disk: None,
+            // checks.md §3 windows_firewall: AWS states no firewall setting, only that RDP must be allowed.
+            windows_firewall: None,
         }
     }
 
@@ -241,6 +248,8 @@ impl TargetProfile {
             min_free_inodes: MIN_FREE_INODES,
             // checks.md §1 swap_on_os_disk: "INFO (AZ: RO)".
             swap_on_os_disk: Some(Severity::Recommended),
+            // checks.md §3 windows_firewall: Azure prepare-for-upload: firewall on with RDP rules.
+            windows_firewall: Some(true),
         }
     }
 
@@ -277,6 +286,8 @@ impl TargetProfile {
             min_free_bytes_windows: AWS_MIN_FREE_WINDOWS,
             min_free_inodes: MIN_FREE_INODES,
             swap_on_os_disk: None,
+            // checks.md §3 windows_firewall: no GCP requirement listed.
+            windows_firewall: None,
         }
     }
 
@@ -309,6 +320,8 @@ impl TargetProfile {
             min_free_bytes_windows: AWS_MIN_FREE_WINDOWS,
             min_free_inodes: MIN_FREE_INODES,
             swap_on_os_disk: None,
+            // No platform rule for plain KVM.
+            windows_firewall: None,
         }
     }
 

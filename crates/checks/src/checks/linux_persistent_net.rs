@@ -1,0 +1,123 @@
+//! `linux.persistent-net`: no interface naming or configuration pinned to the source MAC.
+//!
+//! Rule from checks.md §2 `net_persistent_rules`: udev `70-persistent-net.rules` entries and
+//! `HWADDR=`/`MACADDR=`/`match: macaddress`/`mac-address=` pin a configuration to the old NIC;
+//! on new hardware the NIC gets another name (eth1) and no configuration. The generator rules
+//! file re-creates the pinning on first boot. Recommended (OpenStack image guide, virt-sysprep
+//! `udev-persistent-net`/`net-hwaddr`). Our own code.
+
+use super::linux_virtio::linux_facts;
+use crate::facts::Facts;
+use crate::profile::TargetProfile;
+use crate::verdict::{Applicability, Check, CheckMeta, Finding, Verdict};
+
+static META: CheckMeta = CheckMeta {
+    id: "linux.persistent-net",
+    alibaba_item: None,
+    title: "No MAC-pinned network configuration",
+    applies_to: Applicability::Linux,
+    inputs: &[
+        "/etc/udev/rules.d/70-persistent-net.rules",
+        "/etc/udev/rules.d/75-persistent-net-generator.rules",
+        "HWADDR=/MACADDR= in ifcfg, netplan match: macaddress, NetworkManager mac-address=",
+    ],
+    remedy: "Delete /etc/udev/rules.d/70-persistent-net.rules, remove HWADDR=/MACADDR= \
+(and netplan/NetworkManager MAC matches) from the interface configuration.",
+    references: &[
+        "OpenStack image guide: remove persistent-net rules and HWADDR",
+        "virt-sysprep operations udev-persistent-net, net-hwaddr",
+    ],
+    description: "Each persistent-net udev rule that matches a MAC and each interface \
+configuration pinned to a MAC address is a recommended optimisation: the cloud NIC has another \
+MAC, so it gets another name and no configuration.",
+};
+
+/// The check.
+pub struct PersistentNet;
+
+impl Check for PersistentNet {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn run(&self, facts: &Facts, _profile: &TargetProfile) -> Verdict {
+        let lf = match linux_facts(facts) {
+            Ok(l) => l,
+            Err(v) => return v,
+        };
+        let net = &lf.network;
+        let mut out = Vec::new();
+        for r in &net.persistent_rules {
+            out.push(Finding::recommended(
+                format!(
+                    "{} line {} pins {} to MAC {}",
+                    r.file,
+                    r.line,
+                    r.name.as_deref().unwrap_or("an interface name"),
+                    r.mac.as_deref().unwrap_or("(any)")
+                ),
+                "Delete the rule (or the whole file).",
+            ));
+        }
+        if net.rule_generator {
+            out.push(Finding::recommended(
+                "75-persistent-net-generator.rules exists: it pins the first NIC's MAC on the \
+                 first boot",
+                "Delete the generator rules file or mask it with an empty file in /etc/udev/rules.d.",
+            ));
+        }
+        for i in &net.interfaces {
+            if let Some(mac) = &i.mac {
+                out.push(Finding::recommended(
+                    format!(
+                        "interface {} configuration in {} line {} is pinned to MAC {mac}",
+                        i.name, i.source, i.line
+                    ),
+                    "Remove the MAC match (HWADDR=, MACADDR=, match: macaddress, mac-address=).",
+                ));
+            }
+        }
+        Verdict::from_findings(out, Some("no MAC pinning found".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use crate::verdict::Severity::*;
+    use imgcheck_inspect::network::NetRule;
+
+    #[test]
+    fn no_pinning_passes() {
+        assert_pass(&PersistentNet.run(&with_linux(good_linux_facts()), &TargetProfile::alibaba()));
+    }
+
+    #[test]
+    fn rules_and_hwaddr_are_recommended() {
+        let mut lf = good_linux_facts();
+        lf.network.persistent_rules = vec![NetRule {
+            file: "/etc/udev/rules.d/70-persistent-net.rules".into(),
+            line: 3,
+            mac: Some("52:54:00:12:34:56".into()),
+            name: Some("eth0".into()),
+        }];
+        lf.network.interfaces[0].mac = Some("52:54:00:12:34:56".into());
+        let f = findings(
+            &PersistentNet.run(&with_linux(lf), &TargetProfile::alibaba()),
+            &[Recommended; 2],
+        );
+        assert_eq!(
+            f[0].message,
+            "/etc/udev/rules.d/70-persistent-net.rules line 3 pins eth0 to MAC 52:54:00:12:34:56"
+        );
+        assert!(f[1]
+            .message
+            .contains("/etc/network/interfaces line 4 is pinned"));
+    }
+
+    #[test]
+    fn no_facts_not_evaluated() {
+        assert_not_evaluated(&PersistentNet.run(&good_linux(), &TargetProfile::alibaba()));
+    }
+}

@@ -1,0 +1,217 @@
+//! Golden check reports of the bundled sample and the phony Linux guests:
+//! `imgcheck check --format json` of `testdata/sample/sample.qcow2` and
+//! `testdata/linux-guests/linux-{good,bad1,bad2}.qcow2` (built by scripts/make-linux-guests.sh)
+//! equals `testdata/golden/<name>.json`; every defect planted in a bad guest is reported by its
+//! check with the expected severity (so re-blessing cannot silently drop one), and the good guest
+//! and the sample have no strongly recommended finding. `IMGCHECK_BLESS=1` rewrites the goldens
+//! (review the diff). Images are passed relative to the repository root so the report's image
+//! path is stable.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `imgcheck check --format json` on `image` and compare with `testdata/golden/<name>.json`.
+fn report(name: &str, image: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgcheck"))
+        .args(["check", "--format", "json", image])
+        .current_dir(root())
+        .output()
+        .expect("run imgcheck");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "check {image}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&got).expect("valid JSON");
+    let path = root().join(format!("testdata/golden/{name}.json"));
+    if std::env::var_os("IMGCHECK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    } else {
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with IMGCHECK_BLESS=1 to create)",
+                path.display()
+            )
+        });
+        assert!(
+            want == got,
+            "{name}: `imgcheck check --format json {image}` differs from {} \
+             (IMGCHECK_BLESS=1 rewrites it; review the diff)",
+            path.display()
+        );
+    }
+    v
+}
+
+fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
+    [
+        "strongly_recommended",
+        "recommended",
+        "no_risk",
+        "not_evaluated",
+        "not_applicable",
+    ]
+    .iter()
+    .flat_map(|k| v[*k].as_array().unwrap().iter())
+    .find(|r| r["id"] == id)
+    .unwrap_or_else(|| panic!("no result for {id}"))
+}
+
+/// `id` has a finding of `severity` whose message contains `needle`.
+#[track_caller]
+fn assert_finding(v: &Value, id: &str, severity: &str, needle: &str) {
+    let r = result(v, id);
+    let hit = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["severity"] == severity && f["message"].as_str().unwrap().contains(needle));
+    assert!(
+        hit,
+        "{id}: no {severity} finding mentioning {needle:?}: {r:#}"
+    );
+}
+
+#[track_caller]
+fn assert_no_strongly_recommended(v: &Value) {
+    assert!(
+        v["strongly_recommended"].as_array().unwrap().is_empty(),
+        "{:#}",
+        v["strongly_recommended"]
+    );
+}
+
+/// Checks that pass on the good guest (and are the ones the bad guests break).
+const GOOD_LINUX: &[&str] = &[
+    "linux.platform",
+    "linux.os-version",
+    "linux.architecture",
+    "linux.kernel-version",
+    "linux.new-instance-types",
+    "linux.kernel-initrd",
+    "linux.virtio",
+    "linux.nvme",
+    "linux.initramfs-drivers",
+    "linux.grub",
+    "linux.fstab",
+    "disk.root-single-disk",
+    "linux.dhcp",
+    "linux.persistent-net",
+    "linux.selinux",
+    "linux.rtc-time-mode",
+    "linux.online-resize",
+    "linux.cloud-init",
+    "linux.qemu-guest-agent",
+    "linux.shadow-writable",
+    "linux.root-account",
+    "linux.passwd-tools",
+    "linux.ssh",
+    "linux.firewall",
+    "linux.lib-symlinks",
+    "linux.serial-console",
+    "linux.other-hypervisor-tools",
+    "linux.generalization",
+];
+
+#[test]
+fn sample_report() {
+    let v = report("sample", "testdata/sample/sample.qcow2");
+    assert_no_strongly_recommended(&v);
+    // The sample lacks only nvme_core.io_timeout among the Linux checks' concerns.
+    assert_finding(
+        &v,
+        "linux.nvme",
+        "recommended",
+        "has no nvme_core.io_timeout",
+    );
+    assert_eq!(result(&v, "linux.cloud-init")["status"], "no_risk");
+}
+
+#[test]
+fn linux_good_report() {
+    let v = report("linux-good", "testdata/linux-guests/linux-good.qcow2");
+    assert_no_strongly_recommended(&v);
+    for id in GOOD_LINUX {
+        assert_eq!(
+            result(&v, id)["status"],
+            "no_risk",
+            "{id}: {:#}",
+            result(&v, id)
+        );
+    }
+    assert_eq!(
+        result(&v, "linux.kernel-version")["detail"],
+        "6.1.0-28-cloud-amd64 (/boot/vmlinuz-6.1.0-28-cloud-amd64; default entry \"Debian \
+         GNU/Linux\" in /boot/grub/grub.cfg line 3)"
+    );
+}
+
+#[test]
+fn linux_bad1_report() {
+    let v = report("linux-bad1", "testdata/linux-guests/linux-bad1.qcow2");
+    let sr = "strongly_recommended";
+    // Defects planted by scripts/make-linux-guests.sh.
+    assert_finding(
+        &v,
+        "linux.virtio",
+        sr,
+        "virtio_blk: absent; virtio_net: absent; virtio_pci: absent",
+    );
+    assert_finding(&v, "linux.initramfs-drivers", sr, "lacks root-disk drivers");
+    assert_finding(&v, "linux.nvme", sr, "lacks it");
+    assert_finding(
+        &v,
+        "linux.grub",
+        sr,
+        "/boot/grub/grub.cfg line 4: root=/dev/sda1",
+    );
+    assert_finding(
+        &v,
+        "linux.fstab",
+        sr,
+        "/etc/fstab line 2 (/dev/sda1 on /) uses the kernel device name",
+    );
+    assert_finding(
+        &v,
+        "linux.fstab",
+        sr,
+        "/etc/fstab line 4 (UUID=deadbeef-0000-4000-8000-00000000dead on /data) names a device",
+    );
+}
+
+#[test]
+fn linux_bad2_report() {
+    let v = report("linux-bad2", "testdata/linux-guests/linux-bad2.qcow2");
+    let (sr, ro) = ("strongly_recommended", "recommended");
+    assert_finding(
+        &v,
+        "linux.dhcp",
+        sr,
+        "static IPv4 address (/etc/sysconfig/network-scripts/ifcfg-eth0",
+    );
+    assert_finding(&v, "linux.shadow-writable", sr, "immutable");
+    assert_finding(
+        &v,
+        "linux.persistent-net",
+        ro,
+        "pinned to MAC 52:54:00:12:34:56",
+    );
+    assert_finding(
+        &v,
+        "linux.selinux",
+        ro,
+        "SELINUX=enforcing in /etc/selinux/config line 1",
+    );
+    assert_finding(&v, "linux.rtc-time-mode", ro, "LOCAL");
+    assert_finding(&v, "linux.cloud-init", ro, "cloud-init is not installed");
+    assert_finding(&v, "linux.qemu-guest-agent", ro, "/usr/bin/qemu-ga");
+}

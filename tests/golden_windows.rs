@@ -1,0 +1,195 @@
+//! Golden check reports of the two phony Windows guests: `imgcheck check --format json` of
+//! `testdata/windows/windows-{good,bad}.qcow2` equals `testdata/golden/windows-{good,bad}.json`,
+//! every defect planted in the bad guest (testdata/windows/README.md) is reported by its
+//! `windows.*` check with the expected severity, and the good guest has no strongly recommended
+//! finding. Run with `IMGCHECK_BLESS=1` to rewrite the goldens after an intended change (and
+//! review the diff).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `imgcheck check --format json` on `image` (relative to the repository root, so that the
+/// report holds a stable path) and compare with `testdata/golden/<name>.json`.
+fn report(name: &str, image: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgcheck"))
+        .args(["check", "--format", "json", image])
+        .current_dir(root())
+        .output()
+        .expect("run imgcheck");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "check {image}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&got).expect("valid JSON");
+    let path = root().join(format!("testdata/golden/{name}.json"));
+    if std::env::var_os("IMGCHECK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    } else {
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with IMGCHECK_BLESS=1 to create)",
+                path.display()
+            )
+        });
+        assert!(
+            want == got,
+            "{name}: `imgcheck check --format json {image}` differs from {} \
+             (IMGCHECK_BLESS=1 rewrites it; review the diff)",
+            path.display()
+        );
+    }
+    v
+}
+
+/// Every check result of the report, whatever its bucket.
+fn results(v: &Value) -> Vec<&Value> {
+    [
+        "strongly_recommended",
+        "recommended",
+        "no_risk",
+        "not_evaluated",
+        "not_applicable",
+    ]
+    .iter()
+    .flat_map(|k| v[*k].as_array().unwrap().iter())
+    .collect()
+}
+
+fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
+    results(v)
+        .into_iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no result for {id}"))
+}
+
+/// The findings of `id` whose message and evidence contain `needle`, asserting one has
+/// `severity`.
+#[track_caller]
+fn assert_finding(v: &Value, id: &str, severity: &str, needle: &str) {
+    let r = result(v, id);
+    let hit = r["findings"].as_array().unwrap().iter().any(|f| {
+        f["severity"] == severity
+            && (f["message"].as_str().unwrap().contains(needle)
+                || f["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e.as_str().unwrap().contains(needle)))
+    });
+    assert!(
+        hit,
+        "{id}: no {severity} finding mentioning {needle:?}: {r:#}"
+    );
+}
+
+#[test]
+fn windows_good_report() {
+    let v = report("windows-good", "testdata/windows/windows-good.qcow2");
+    assert!(
+        v["strongly_recommended"].as_array().unwrap().is_empty(),
+        "{:#}",
+        v["strongly_recommended"]
+    );
+    for id in [
+        "windows.platform",
+        "windows.os-version",
+        "windows.architecture",
+        "windows.kernel-version",
+        "windows.virtio",
+        "windows.bcd",
+        "windows.registry",
+        "windows.hotfix",
+        "windows.disk",
+        "windows.sysprep",
+        "windows.update",
+        "windows.xen",
+        "windows.cloud-assistant",
+        "windows.bootmgr",
+        "windows.rdp",
+        "windows.hibernation",
+        "windows.hypervisor-tools",
+        "windows.virtio-read-only",
+        "windows.dhcp",
+        "windows.core-services",
+        "windows.pagefile",
+        "windows.qemu-guest-agent",
+    ] {
+        assert_eq!(result(&v, id)["status"], "no_risk", "{id}");
+    }
+    assert_eq!(
+        result(&v, "windows.platform")["detail"],
+        "Windows: Windows Server 2022 Datacenter (edition ServerDatacenter, installation type Server)"
+    );
+    assert_eq!(
+        result(&v, "windows.kernel-version")["detail"],
+        "build 20348.2227 (21H2)"
+    );
+}
+
+#[test]
+fn windows_bad_report() {
+    let v = report("windows-bad", "testdata/windows/windows-bad.qcow2");
+    let sr = "strongly_recommended";
+    let ro = "recommended";
+    // One line per defect planted by scripts/make-windows-fixtures.sh (testdata/windows/README.md).
+    assert_finding(
+        &v,
+        "windows.virtio",
+        sr,
+        r"Services\viostor Start=3 (manual)",
+    );
+    assert_finding(&v, "windows.disk", sr, "\"xenfilt\"");
+    assert_finding(&v, "windows.disk", sr, r"Services\prl_strg");
+    assert_finding(&v, "windows.disk", ro, "SAN policy is 2 (OfflineShared)");
+    assert_finding(&v, "windows.xen", sr, r"Services\xenfilt");
+    assert_finding(&v, "windows.rdp", ro, "fDenyTSConnections = 1");
+    assert_finding(&v, "windows.hibernation", sr, "hibernated");
+    assert_finding(&v, "windows.hibernation", ro, "HibernateEnabled = 1");
+    assert_finding(&v, "windows.hibernation", ro, "HiberbootEnabled = 1");
+    assert_finding(&v, "windows.update", ro, "PendingFileRenameOperations");
+    assert_finding(&v, "windows.update", sr, r"\WinSxS\pending.xml exists");
+    assert_finding(
+        &v,
+        "windows.update",
+        sr,
+        r"Component Based Servicing\RebootPending",
+    );
+    assert_finding(&v, "windows.update", ro, r"Auto Update\RebootRequired");
+    assert_finding(&v, "windows.dhcp", ro, "static");
+    assert_finding(
+        &v,
+        "windows.sysprep",
+        sr,
+        r"Setup\State\ImageState = IMAGE_STATE_UNDEPLOYABLE",
+    );
+    assert_finding(
+        &v,
+        "windows.sysprep",
+        sr,
+        r"State.ini ImageState = IMAGE_STATE_UNDEPLOYABLE",
+    );
+    assert_finding(&v, "windows.hotfix", sr, "KB5009555");
+    assert_finding(&v, "windows.hypervisor-tools", ro, "VMware Tools");
+    assert_finding(&v, "windows.virtio-read-only", ro, "netkvm.sys");
+    assert_finding(
+        &v,
+        "windows.bcd",
+        sr,
+        r"\Windows\system32\winload.exe does not exist",
+    );
+}
