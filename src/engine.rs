@@ -52,6 +52,16 @@ pub struct OpenedVolume {
     pub member_of: Option<&'static str>,
 }
 
+/// A volume before probing: id, partition number, and its bytes (or why it has none).
+type BaseVolume = (String, Option<u32>, Result<Arc<dyn BlockSource>, String>);
+/// A volume to open: a base volume plus `lvm`/`md` when it is a PV or array member.
+type VolumeSpec = (
+    String,
+    Option<u32>,
+    Option<&'static str>,
+    Result<Arc<dyn BlockSource>, String>,
+);
+
 /// md arrays and LVM volume groups assembled from the base volumes.
 #[derive(Default)]
 pub struct Stacked {
@@ -69,10 +79,7 @@ pub struct Stacked {
 
 /// Probe base volumes for md and LVM signatures (md first: RAID1 members with metadata at the
 /// end look like their array's content), assemble arrays, scan volume groups, expose LVs.
-fn assemble_stacked(
-    base: &[(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)],
-    limits: &Limits,
-) -> Stacked {
+fn assemble_stacked(base: &[BaseVolume], limits: &Limits) -> Stacked {
     use imgcheck_volume::{lvm, md};
     let mut out = Stacked::default();
     let mut md_members: Vec<md::Member> = Vec::new();
@@ -195,7 +202,7 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
 
     // The volumes: every partition but the extended container, or the whole disk; then md
     // arrays and LVM logical volumes assembled from them.
-    let mut base: Vec<(String, Option<u32>, Result<Arc<dyn BlockSource>, String>)> = Vec::new();
+    let mut base: Vec<BaseVolume> = Vec::new();
     match &table {
         Ok(t) if !t.partitions.is_empty() => {
             for p in t
@@ -205,7 +212,7 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
             {
                 let s = p
                     .source(src.clone())
-                    .map(|s| Arc::new(s) as Arc<dyn BlockSource>)
+                    .map(|s| -> Arc<dyn BlockSource> { Arc::new(s) })
                     .map_err(|e| format!("partition {} lies outside the disk: {e}", p.number));
                 base.push((p.number.to_string(), Some(p.number), s));
             }
@@ -216,12 +223,7 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let md_arrays = stacked.arrays.clone();
     let lvm = stacked.lvm.clone();
     let stacked_anomalies = stacked.anomalies.clone();
-    let specs: Vec<(
-        String,
-        Option<u32>,
-        Option<&'static str>,
-        Result<Arc<dyn BlockSource>, String>,
-    )> = base
+    let specs: Vec<VolumeSpec> = base
         .into_iter()
         .map(|(id, part, s)| {
             let member = stacked

@@ -1,7 +1,12 @@
 //! Golden inspection JSON: `imgcheck inspect --json` of every phony guest equals the committed
 //! file under `testdata/golden/inspect-<name>.json`. Run with `IMGCHECK_BLESS=1` to rewrite them
 //! after an intended change (and review the diff).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -131,7 +131,7 @@ fn copy(src: &Arc<dyn BlockSource>, sink: &mut Sink<'_>) -> anyhow::Result<()> {
         }
         // The writer takes chunks round-robin from the readers: that is disk order.
         for i in 0..chunks {
-            let rx = usize::try_from(i % readers)
+            let rx = usize::try_from(i.checked_rem(readers).unwrap_or(0))
                 .ok()
                 .and_then(|r| rxs.get(r))
                 .context("reader channel")?;

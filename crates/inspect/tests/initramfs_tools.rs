@@ -4,6 +4,15 @@
 //! and bzip2; the expected listing is GNU `cpio -t` of the uncompressed archives.
 //! Needs cpio, gzip, xz, zstd, lz4, bzip2: with `CI` set a missing tool fails the test.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions
+)]
+
 use imgcheck_core::Limits;
 use imgcheck_inspect::initramfs::{self, Compression};
 use std::path::Path;

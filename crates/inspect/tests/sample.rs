@@ -2,6 +2,15 @@
 //! read through the real layers: container → GPT → ext4/FAT → guest assembly → Linux facts.
 //! Every assertion is a fact the script put into the image.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions
+)]
+
 use imgcheck_core::{BlockSource, Limits};
 use imgcheck_fs::Probed;
 use imgcheck_inspect::kconfig::DriverStatus;
