@@ -53,7 +53,10 @@ fn every_dependency_has_an_allowed_licence() {
     // The dependency graph of the host platform: the packages a build here actually uses (and
     // has downloaded, so this works offline). `cargo deny` with deny.toml covers every platform.
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    let vv = Command::new(rustc).arg("-vV").output().expect("run rustc -vV");
+    let vv = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
     let host = String::from_utf8_lossy(&vv.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))

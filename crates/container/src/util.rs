@@ -23,19 +23,10 @@ impl BlockSource for PaddedSource {
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
-        let n = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match offset.checked_add(n) {
-            Some(end) if end <= self.len => {}
-            _ => {
-                return Err(ReadError::OutOfBounds {
-                    offset,
-                    len: n,
-                    size: self.len,
-                })
-            }
-        }
+        imgcheck_core::check_range(offset, buf.len(), self.len)?;
         let inner_len = self.inner.len();
-        let have = usize::try_from(inner_len.saturating_sub(offset).min(n)).unwrap_or(0);
+        let have = usize::try_from(inner_len.saturating_sub(offset))
+            .map_or(buf.len(), |h| h.min(buf.len()));
         let (head, rest) = buf.split_at_mut(have.min(buf.len()));
         if !head.is_empty() {
             self.inner.read_exact_at(head, offset)?;

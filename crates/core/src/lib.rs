@@ -34,4 +34,4 @@ pub use cache::{CacheStats, CachedSource};
 pub use cursor::SourceReader;
 pub use error::{error_chain, Anomaly, ErrorKind, ReadError};
 pub use limits::Limits;
-pub use source::{BlockSource, FileSource, MemSource, SliceSource, ZeroSource};
+pub use source::{check_range, BlockSource, FileSource, MemSource, SliceSource, ZeroSource};

@@ -51,8 +51,9 @@ impl<T: BlockSource + ?Sized> BlockSource for Box<T> {
     }
 }
 
-/// Check that `len` bytes at `offset` lie inside a source of `size` bytes.
-pub(crate) fn check_range(offset: u64, len: usize, size: u64) -> Result<(), ReadError> {
+/// Check that `len` bytes at `offset` lie inside a source of `size` bytes: the bounds check
+/// every [`BlockSource::read_exact_at`] starts with.
+pub fn check_range(offset: u64, len: usize, size: u64) -> Result<(), ReadError> {
     let len64 = u64::try_from(len).unwrap_or(u64::MAX);
     match offset.checked_add(len64) {
         Some(end) if end <= size => Ok(()),

@@ -703,17 +703,7 @@ impl BlockSource for Qcow2Disk {
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
-        let n = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match offset.checked_add(n) {
-            Some(end) if end <= self.geom.size => {}
-            _ => {
-                return Err(ReadError::OutOfBounds {
-                    offset,
-                    len: n,
-                    size: self.geom.size,
-                })
-            }
-        }
+        imgcheck_core::check_range(offset, buf.len(), self.geom.size)?;
         self.read_inner(buf, offset)
             .map_err(|e| e.into_read_error(FORMAT, offset))
     }

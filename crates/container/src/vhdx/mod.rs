@@ -1196,17 +1196,7 @@ impl BlockSource for VhdxSource {
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
-        let n = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match offset.checked_add(n) {
-            Some(end) if end <= self.virtual_size => {}
-            _ => {
-                return Err(ReadError::OutOfBounds {
-                    offset,
-                    len: n,
-                    size: self.virtual_size,
-                })
-            }
-        }
+        imgcheck_core::check_range(offset, buf.len(), self.virtual_size)?;
         let bs = self.block_size;
         for_each_unit(buf, offset, bs, |block, within, piece| {
             let voff = block.saturating_mul(bs).saturating_add(within);

@@ -231,17 +231,7 @@ impl BlockSource for LvSource {
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
-        let want = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match offset.checked_add(want) {
-            Some(end) if end <= self.len => {}
-            _ => {
-                return Err(ReadError::OutOfBounds {
-                    offset,
-                    len: want,
-                    size: self.len,
-                })
-            }
-        }
+        imgcheck_core::check_range(offset, buf.len(), self.len)?;
         let mut done = 0usize;
         while done < buf.len() {
             let pos = offset.saturating_add(u64::try_from(done).unwrap_or(u64::MAX));
