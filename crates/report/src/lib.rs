@@ -194,7 +194,8 @@ mod tests {
             .collect();
         assert_eq!(sr, ["disk.image-format"]);
         let ro: Vec<_> = r.recommended.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ro, ["disk.partition-table"]);
+        // The fixture's Linux guest has no /etc/fstab: linux.fstab recommends one.
+        assert_eq!(ro, ["disk.partition-table", "linux.fstab"]);
         assert!(r.no_risk.iter().any(|e| e.id == "boot.boot-mode"
             && e.detail
                 .as_deref()
