@@ -48,25 +48,41 @@ impl Check for CloudAssistant {
             Ok(l) => l,
             Err(v) => return v,
         };
-        let a = &lf.agents.cloud_assistant;
-        if !a.present {
-            return Verdict::Findings(vec![Finding::recommended(
-                "the Cloud Assistant agent is not installed (no aliyun-service, aliyun.service or \
-                 aliyun-assist package)",
-                META.remedy,
-            )]);
-        }
-        if !a.enabled {
-            return Verdict::Findings(vec![Finding::recommended(
-                format!(
-                    "the Cloud Assistant agent is installed ({}) but aliyun.service is not enabled",
-                    a.evidence.join(", ")
-                ),
-                "Enable it: systemctl enable aliyun.service.",
-            )]);
-        }
-        Verdict::pass_with(a.evidence.join(", "))
+        agent_verdict(
+            &lf.agents.cloud_assistant,
+            "the Cloud Assistant agent",
+            "no aliyun-service, aliyun.service or aliyun-assist package",
+            "aliyun.service",
+            META.remedy,
+        )
     }
+}
+
+/// The verdict for an Alibaba agent: installed and its unit enabled passes; missing or not
+/// enabled is a recommended finding. Shared with `linux.security-center`.
+pub(crate) fn agent_verdict(
+    a: &imgcheck_inspect::agents::Agent,
+    what: &str,
+    looked_for: &str,
+    unit: &str,
+    install_remedy: &str,
+) -> Verdict {
+    if !a.present {
+        return Verdict::Findings(vec![Finding::recommended(
+            format!("{what} is not installed ({looked_for})"),
+            install_remedy,
+        )]);
+    }
+    if !a.enabled {
+        return Verdict::Findings(vec![Finding::recommended(
+            format!(
+                "{what} is installed ({}) but {unit} is not enabled",
+                a.evidence.join(", ")
+            ),
+            format!("Enable it: systemctl enable {unit}."),
+        )]);
+    }
+    Verdict::pass_with(a.evidence.join(", "))
 }
 
 #[cfg(test)]

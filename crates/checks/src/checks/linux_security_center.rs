@@ -6,10 +6,11 @@
 //! (imgcheck-inspect `agents`). Recommended on Alibaba, Not applicable
 //! on other targets. Our own code.
 
+use super::linux_cloud_assistant::agent_verdict;
 use super::linux_virtio::linux_facts;
 use crate::facts::Facts;
 use crate::profile::TargetProfile;
-use crate::verdict::{Applicability, Check, CheckMeta, Finding, Verdict};
+use crate::verdict::{Applicability, Check, CheckMeta, Verdict};
 
 static META: CheckMeta = CheckMeta {
     id: "linux.security-center",
@@ -43,24 +44,13 @@ impl Check for SecurityCenter {
             Ok(l) => l,
             Err(v) => return v,
         };
-        let a = &lf.agents.security_center;
-        if !a.present {
-            return Verdict::Findings(vec![Finding::recommended(
-                "the Security Center agent is not installed (no /usr/local/aegis, aegis.service or \
-                 /etc/init.d/aegis)",
-                META.remedy,
-            )]);
-        }
-        if !a.enabled {
-            return Verdict::Findings(vec![Finding::recommended(
-                format!(
-                    "the Security Center agent is installed ({}) but aegis.service is not enabled",
-                    a.evidence.join(", ")
-                ),
-                "Enable it: systemctl enable aegis.service.",
-            )]);
-        }
-        Verdict::pass_with(a.evidence.join(", "))
+        agent_verdict(
+            &lf.agents.security_center,
+            "the Security Center agent",
+            "no /usr/local/aegis, aegis.service or /etc/init.d/aegis",
+            "aegis.service",
+            META.remedy,
+        )
     }
 }
 
