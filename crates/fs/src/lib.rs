@@ -31,6 +31,7 @@
 //! ```
 
 mod error;
+mod btrfs;
 mod ext;
 mod extsb;
 mod fat;
@@ -39,6 +40,7 @@ mod lznt1;
 mod ntfs;
 mod path;
 mod probe;
+mod xfs;
 
 pub use error::FsError;
 pub use probe::probe;
@@ -47,7 +49,7 @@ use imgcheck_core::{BlockSource, Limits};
 use serde::Serialize;
 use std::sync::Arc;
 
-/// A filesystem type this crate opens. XFS and Btrfs are expected to join later.
+/// A filesystem type this crate opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -66,6 +68,10 @@ pub enum FsType {
     Fat32,
     /// NTFS.
     Ntfs,
+    /// XFS (v4 and v5).
+    Xfs,
+    /// Btrfs.
+    Btrfs,
 }
 
 impl FsType {
@@ -79,6 +85,8 @@ impl FsType {
             FsType::Fat16 => "fat16",
             FsType::Fat32 => "fat32",
             FsType::Ntfs => "ntfs",
+            FsType::Xfs => "xfs",
+            FsType::Btrfs => "btrfs",
         }
     }
 
@@ -284,6 +292,48 @@ pub trait GuestFs: Send + Sync {
     /// file is larger than `Limits::max_file_bytes` and `max_bytes` asks for more than that, the
     /// result is [`FsError::Limit`] rather than a silently shortened file.
     fn read(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, FsError>;
+    /// Subvolumes of this filesystem (Btrfs), sorted by id; empty for filesystems without them.
+    fn subvolumes(&self) -> Result<Vec<SubvolumeInfo>, FsError> {
+        Ok(Vec::new())
+    }
+    /// The file view of one subvolume, as a mount with fstab's `subvol=` or `subvolid=` option
+    /// would show it. Filesystems without subvolumes refuse.
+    fn subvolume(&self, which: &SubvolumeSel) -> Result<Arc<dyn GuestFs>, FsError> {
+        Err(FsError::Unsupported {
+            fs: self.volume_info().fs_type.name(),
+            path: match which {
+                SubvolumeSel::Path(p) => p.clone(),
+                SubvolumeSel::Id(id) => format!("subvolid={id}"),
+            },
+            feature: "subvolumes".into(),
+        })
+    }
+}
+
+/// Which subvolume to open: fstab's `subvol=PATH` (relative to the top-level subvolume, with or
+/// without a leading `/`) or `subvolid=ID`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubvolumeSel {
+    /// Path from the top-level subvolume, e.g. `@/home` or `/root`.
+    Path(String),
+    /// Subvolume (tree) id; 5 is the top level.
+    Id(u64),
+}
+
+/// One subvolume or snapshot of a filesystem that has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubvolumeInfo {
+    /// Tree id (5 is the top level).
+    pub id: u64,
+    /// Path from the top-level subvolume, without a leading `/` (empty for the top level).
+    pub path: String,
+    /// Parent subvolume id (0 for the top level).
+    pub parent: u64,
+    /// Whether this is the filesystem's default subvolume (what a plain mount shows).
+    pub default: bool,
+    /// Whether the subvolume is read-only (typical of snapshots).
+    pub read_only: bool,
 }
 
 /// Probe `src` and open the filesystem on it.
@@ -321,6 +371,8 @@ pub fn open_as(
             Ok(Box::new(fat::FatFs::open(src, fs_type, limits)?))
         }
         FsType::Ntfs => Ok(Box::new(ntfs::NtfsFs::open(src, limits)?)),
+        FsType::Xfs => xfs::open(src, limits),
+        FsType::Btrfs => btrfs::open(src, limits),
     }
 }
 

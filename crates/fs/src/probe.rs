@@ -13,12 +13,18 @@
 //! - Linux swap: `SWAPSPACE2` in the last 10 bytes of the first page (page sizes 4–64 KiB), UUID
 //!   and label in `union swap_header` (include/linux/swap.h).
 //!
+//! - XFS: magic `XFSB` at offset 0 of the primary superblock (xfs_format.h), with a
+//!   power-of-two block size of 512 B–64 KiB at offset 4.
+//! - Btrfs: magic `_BHRfS_M` at offset 0x40 of the superblock at 64 KiB (btrfs on-disk format).
+//!
 //! Precedence is the ordered list in [`probe`]: encrypted signatures first (a BitLocker boot
-//! sector also looks like FAT), then NTFS, ext, FAT, swap.
+//! sector also looks like FAT), then NTFS, ext, XFS, FAT, Btrfs, swap.
 
 use crate::extsb::{self, Superblock};
 use crate::{FsError, FsType, Probed};
-use imgcheck_core::bytes::{array, guid_mixed_endian, u16_be, u16_le, u32_le, u8_at, uuid_be};
+use imgcheck_core::bytes::{
+    array, guid_mixed_endian, u16_be, u16_le, u32_be, u32_le, u8_at, uuid_be,
+};
 use imgcheck_core::BlockSource;
 
 /// LUKS magic at offset 0.
@@ -47,6 +53,12 @@ const SWAP_INFO_OFFSET: usize = 1024;
 const FAT12_MAX_CLUSTERS: u32 = 4085;
 /// FAT16 has fewer than this many clusters.
 const FAT16_MAX_CLUSTERS: u32 = 65525;
+/// XFS superblock magic at offset 0.
+const XFS_MAGIC: &[u8; 4] = b"XFSB";
+/// Btrfs primary superblock offset.
+const BTRFS_SB_OFFSET: u64 = 0x1_0000;
+/// Btrfs magic at offset 0x40 of the superblock.
+const BTRFS_MAGIC: &[u8; 8] = b"_BHRfS_M";
 /// Bytes read from the start of the volume for every probe.
 const HEAD_BYTES: usize = 4096;
 
@@ -86,12 +98,37 @@ pub fn probe(src: &dyn BlockSource) -> Result<Probed, FsError> {
     {
         return Ok(Probed::Filesystem(sb.fs_type()));
     }
+    if array::<4>(&head, 0).as_ref() == Some(XFS_MAGIC)
+        && u32_be(&head, 4).is_some_and(|b| b.is_power_of_two() && (512..=65536).contains(&b))
+    {
+        return Ok(Probed::Filesystem(FsType::Xfs));
+    }
     if oem.as_ref() != Some(EXFAT_OEM) {
         if let Some(t) = fat_type(&head) {
             return Ok(Probed::Filesystem(t));
         }
     }
+    if probe_btrfs(src)? {
+        return Ok(Probed::Filesystem(FsType::Btrfs));
+    }
     probe_swap(src, &head)
+}
+
+/// True when the primary Btrfs superblock's magic is present.
+fn probe_btrfs(src: &dyn BlockSource) -> Result<bool, FsError> {
+    let at = BTRFS_SB_OFFSET.saturating_add(0x40);
+    if src.len() < BTRFS_SB_OFFSET.saturating_add(4096) {
+        return Ok(false);
+    }
+    let mut magic = [0u8; 8];
+    src.read_exact_at(&mut magic, at)
+        .map_err(|source| FsError::Read {
+            fs: "probe",
+            structure: "btrfs superblock magic".into(),
+            offset: at,
+            source,
+        })?;
+    Ok(&magic == BTRFS_MAGIC)
 }
 
 fn probe_luks(head: &[u8]) -> Option<Probed> {
@@ -261,6 +298,21 @@ mod tests {
         assert_eq!(probe_bytes(vec![0u8; 100]), Probed::Unknown);
         assert_eq!(probe_bytes(vec![0u8; 1 << 20]), Probed::Unknown);
         assert_eq!(probe_bytes(vec![0xFFu8; 70000]), Probed::Unknown);
+    }
+
+    #[test]
+    fn xfs_and_btrfs_magic() {
+        let mut b = vec![0u8; 4096];
+        b[..4].copy_from_slice(XFS_MAGIC);
+        b[4..8].copy_from_slice(&4096u32.to_be_bytes());
+        assert_eq!(probe_bytes(b.clone()), Probed::Filesystem(FsType::Xfs));
+        b[4..8].copy_from_slice(&4095u32.to_be_bytes());
+        assert_eq!(probe_bytes(b), Probed::Unknown);
+        let mut b = vec![0u8; 0x1_1000];
+        b[0x1_0040..0x1_0048].copy_from_slice(BTRFS_MAGIC);
+        assert_eq!(probe_bytes(b.clone()), Probed::Filesystem(FsType::Btrfs));
+        b.truncate(0x1_0800);
+        assert_eq!(probe_bytes(b), Probed::Unknown);
     }
 
     #[test]
