@@ -9,6 +9,7 @@
 mod commands;
 mod engine;
 mod output;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Print time per stage, reads per layer, cache hits and peak memory to stderr.
+        #[arg(long)]
+        stats: bool,
     },
     /// List a directory of the guest (or of one volume) without mounting.
     Ls {
@@ -107,7 +111,7 @@ enum Command {
         /// Write the report to FILE instead of stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Print stage timings to stderr.
+        /// Print time per stage, reads per layer, cache hits and peak memory to stderr.
         #[arg(long)]
         stats: bool,
     },
@@ -133,6 +137,10 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Print the scan's totals to stderr: time, images per second, reads per layer, peak
+        /// memory.
+        #[arg(long)]
+        stats: bool,
     },
     /// Write a guest file's bytes to stdout.
     Cat {
@@ -155,7 +163,7 @@ fn main() -> ExitCode {
             volume,
             output,
         } => commands::export::run(&image, volume.as_deref(), &output),
-        Command::Inspect { image, json } => commands::inspect::run(&image, json),
+        Command::Inspect { image, json, stats } => commands::inspect::run(&image, json, stats),
         Command::Ls {
             image,
             path,
@@ -200,7 +208,17 @@ fn main() -> ExitCode {
             target,
             jobs,
             json,
-        } => commands::scan::run(&dir, recursive, &target, jobs, json),
+            stats,
+        } => commands::scan::run(
+            &dir,
+            &commands::scan::ScanOptions {
+                recursive,
+                target: &target,
+                jobs,
+                json,
+                stats,
+            },
+        ),
     };
     match result {
         Ok(code) => ExitCode::from(code),

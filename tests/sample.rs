@@ -256,3 +256,47 @@ fn usage_and_missing_file_exit_two() {
         Some(2)
     );
 }
+
+/// Parse one `--stats` layer line: (read calls, bytes as printed).
+fn stats_line<'a>(stderr: &'a str, layer: &str) -> (u64, &'a str) {
+    let line = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with(layer))
+        .unwrap_or_else(|| panic!("no {layer:?} line in\n{stderr}"));
+    let rest = line.trim_start().trim_start_matches(layer).trim_start();
+    let (calls, bytes) = rest.split_once("  ").unwrap_or((rest, ""));
+    (calls.trim().parse().unwrap(), bytes.trim())
+}
+
+#[test]
+fn stats_count_reads_per_layer() {
+    let img = sample();
+    for cmd in ["check", "inspect"] {
+        let out = run(&[cmd, img.to_str().unwrap(), "--stats"]);
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{cmd}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("imgcheck: stats\n"), "{err}");
+        for stage in [
+            "container ",
+            "volumes ",
+            "filesystems ",
+            "inspect ",
+            "total ",
+        ] {
+            assert!(
+                err.contains(stage),
+                "{cmd}: stage {stage:?} missing:\n{err}"
+            );
+        }
+        // Every layer read something: the image file, the virtual disk (partition table and
+        // filesystem cache misses) and the filesystems (superblock, inodes, /etc files).
+        for layer in ["image files", "virtual disk", "filesystems"] {
+            let (calls, bytes) = stats_line(&err, layer);
+            assert!(calls > 0, "{cmd}: no reads in layer {layer}:\n{err}");
+            assert!(!bytes.starts_with("0 B"), "{cmd}: {layer}: {bytes}");
+        }
+        assert!(err.contains("of the image's"), "{err}");
+        let rss = err.lines().find(|l| l.contains("peak RSS")).unwrap();
+        assert!(rss.contains("MiB"), "{rss}");
+    }
+}

@@ -2,12 +2,21 @@
 //! No risks found, Not evaluated — as text, JSON or HTML, with the exit status for CI.
 
 use crate::engine;
+use crate::stats::{self, StatsRun};
 use crate::ImageArgs;
 use anyhow::{bail, Context};
 use imgcheck_checks::{run_checks, TargetProfile};
 use imgcheck_report::{exit_status, to_html, to_json, to_text, Report};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Space `path` takes on the host (allocated blocks; sparse files count less), if known.
+pub fn host_bytes(path: &Path) -> Option<u64> {
+    imgcheck_core::FileSource::open(path)
+        .ok()
+        .and_then(|f| f.host_allocated_bytes())
+}
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -28,7 +37,7 @@ pub struct CheckOptions<'a> {
     pub target: &'a str,
     /// Write the report here instead of stdout.
     pub output: Option<&'a Path>,
-    /// Print stage timings to stderr.
+    /// Print stage timings, reads per layer and peak memory to stderr.
     pub stats: bool,
 }
 
@@ -36,8 +45,9 @@ pub struct CheckOptions<'a> {
 pub fn report_for(
     args: &ImageArgs,
     profile: &TargetProfile,
-) -> anyhow::Result<(Report, engine::Timings)> {
+) -> anyhow::Result<(Report, engine::Timings, Duration)> {
     let a = engine::analyse(args)?;
+    let t = Instant::now();
     let results = run_checks(&a.facts, profile);
     let report = Report::build(
         &results,
@@ -45,7 +55,7 @@ pub fn report_for(
         &args.image.display().to_string(),
         &profile.name,
     );
-    Ok((report, a.timings))
+    Ok((report, a.timings, t.elapsed()))
 }
 
 /// The profile named on the command line.
@@ -59,8 +69,9 @@ pub fn profile(name: &str) -> anyhow::Result<TargetProfile> {
 /// Run the command.
 pub fn run(args: &ImageArgs, o: &CheckOptions<'_>) -> anyhow::Result<u8> {
     let profile = profile(o.target)?;
-    let started = std::time::Instant::now();
-    let (report, timings) = report_for(args, &profile)?;
+    let run = StatsRun::start();
+    let (report, timings, checks) = report_for(args, &profile)?;
+    let rendering = Instant::now();
     let to_terminal = o.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let rendered = match o.format {
@@ -81,14 +92,11 @@ pub fn run(args: &ImageArgs, o: &CheckOptions<'_>) -> anyhow::Result<u8> {
         }
     }
     if o.stats {
-        eprintln!(
-            "imgcheck: stats: container {:?}, volumes {:?}, filesystems {:?}, inspect {:?}, total {:?}",
-            timings.container,
-            timings.volumes,
-            timings.filesystems,
-            timings.inspect,
-            started.elapsed()
+        let stages = stats::stages(
+            &timings,
+            &[("checks", checks), ("report", rendering.elapsed())],
         );
+        eprint!("{}", run.render(&stages, host_bytes(&args.image)));
     }
     Ok(exit_status(&report))
 }

@@ -3,19 +3,29 @@
 
 use crate::engine::{self, Analysis};
 use crate::output::{escape_text, human_size};
+use crate::stats::StatsRun;
 use crate::ImageArgs;
 use imgcheck_checks::facts::VolumeContent;
 use imgcheck_inspect::Resolution;
 use serde_json::{json, Value};
 
 /// Run the command.
-pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
+pub fn run(args: &ImageArgs, as_json: bool, stats: bool) -> anyhow::Result<u8> {
+    let run = StatsRun::start();
     let a = engine::analyse(args)?;
+    let rendering = std::time::Instant::now();
     let v = to_json(&a);
     if as_json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_text(&a);
+    }
+    if stats {
+        let stages = crate::stats::stages(&a.timings, &[("report", rendering.elapsed())]);
+        eprint!(
+            "{}",
+            run.render(&stages, super::check::host_bytes(&args.image))
+        );
     }
     Ok(0)
 }

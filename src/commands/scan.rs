@@ -2,6 +2,7 @@
 
 use super::check::{profile, report_for};
 use crate::output::escape_text;
+use crate::stats::StatsRun;
 use crate::ImageArgs;
 use anyhow::Context;
 use imgcheck_report::exit_status;
@@ -35,15 +36,25 @@ fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> anyhow::Resul
     Ok(())
 }
 
+/// Options of `scan`.
+pub struct ScanOptions<'a> {
+    /// Descend into subdirectories.
+    pub recursive: bool,
+    /// Target profile name.
+    pub target: &'a str,
+    /// Images checked in parallel.
+    pub jobs: usize,
+    /// JSON output.
+    pub json: bool,
+    /// Print totals to stderr.
+    pub stats: bool,
+}
+
 /// Run the command; exit status is the worst of all images (2 if any could not be analysed).
-pub fn run(
-    dir: &Path,
-    recursive: bool,
-    target: &str,
-    jobs: usize,
-    as_json: bool,
-) -> anyhow::Result<u8> {
-    let profile = profile(target)?;
+pub fn run(dir: &Path, o: &ScanOptions<'_>) -> anyhow::Result<u8> {
+    let (recursive, jobs, as_json) = (o.recursive, o.jobs, o.json);
+    let run = StatsRun::start();
+    let profile = profile(o.target)?;
     let mut files = Vec::new();
     collect(dir, recursive, &mut files)?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -63,11 +74,12 @@ pub fn run(
             })
             .collect()
     });
+    let scanned = run.elapsed();
     let mut worst = 0u8;
     let mut rows = Vec::new();
     for (f, r) in &results {
         match r {
-            Ok((rep, _)) => {
+            Ok((rep, _, _)) => {
                 let code = exit_status(rep);
                 worst = worst.max(code);
                 let s = &rep.summary;
@@ -105,6 +117,27 @@ pub fn run(
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({"images": rows}))?
+        );
+    }
+    if o.stats {
+        let host: u64 = files
+            .iter()
+            .filter_map(|f| super::check::host_bytes(f))
+            .fold(0u64, u64::saturating_add);
+        let per_s = u128::from(u64::try_from(files.len()).unwrap_or(u64::MAX))
+            .saturating_mul(10_000_000)
+            .checked_div(scanned.as_micros())
+            .unwrap_or(0);
+        eprint!(
+            "{}",
+            run.render(&[("scan", scanned)], Some(host).filter(|&h| h > 0))
+        );
+        eprintln!(
+            "  images          {} in {} job(s): {}.{} images/s",
+            files.len(),
+            jobs.max(1),
+            per_s / 10,
+            per_s % 10
         );
     }
     Ok(worst)

@@ -114,6 +114,16 @@ impl VirtualDisk {
         }
     }
 
+    /// The same disk with its reads counted in [`imgcheck_core::stats::VIRTUAL_DISK`] (done once,
+    /// for the top-level disk the caller opened; backing files are not counted twice).
+    fn counted(mut self) -> Self {
+        self.source = Arc::new(imgcheck_core::stats::Counted::new(
+            self.source,
+            &imgcheck_core::stats::VIRTUAL_DISK,
+        ));
+        self
+    }
+
     /// The virtual disk's bytes.
     pub fn source(&self) -> Arc<dyn BlockSource> {
         self.source.clone()
@@ -123,7 +133,7 @@ impl VirtualDisk {
 /// Open the image at `path` read-only and decode its container.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<VirtualDisk, ContainerError> {
     let ctx = OpenContext::root(path, opts)?;
-    open_with_context(&ctx, None)
+    open_with_context(&ctx, None).map(VirtualDisk::counted)
 }
 
 /// Open the file named by `ctx`, optionally requiring a format (a backing file's declared format).
@@ -146,7 +156,7 @@ pub fn open_source(
     file: Arc<dyn BlockSource>,
     ctx: &OpenContext,
 ) -> Result<VirtualDisk, ContainerError> {
-    open_source_inner(file, None, ctx, None)
+    open_source_inner(file, None, ctx, None).map(VirtualDisk::counted)
 }
 
 fn open_source_inner(

@@ -8,6 +8,7 @@
 
 use crate::error::ReadError;
 use crate::source::{check_range, BlockSource};
+use crate::stats::{CacheCounter, IoCounter};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,8 @@ pub struct CachedSource<S: BlockSource> {
     misses: AtomicU64,
     inner_reads: AtomicU64,
     inner_bytes: AtomicU64,
+    /// Process-wide counters this cache also reports into (see [`crate::stats`]).
+    counters: Option<(&'static IoCounter, &'static CacheCounter)>,
 }
 
 impl<S: BlockSource> CachedSource<S> {
@@ -70,7 +73,20 @@ impl<S: BlockSource> CachedSource<S> {
             misses: AtomicU64::new(0),
             inner_reads: AtomicU64::new(0),
             inner_bytes: AtomicU64::new(0),
+            counters: None,
         }
+    }
+
+    /// Also count every request into `io` and every page hit or miss into `cache` (the
+    /// process-wide `--stats` counters, e.g. [`crate::stats::FILESYSTEMS`] and
+    /// [`crate::stats::FS_CACHE`]).
+    pub fn counting(
+        mut self,
+        io: &'static IoCounter,
+        cache: &'static CacheCounter,
+    ) -> CachedSource<S> {
+        self.counters = Some((io, cache));
+        self
     }
 
     /// The wrapped source.
@@ -111,10 +127,16 @@ impl<S: BlockSource> CachedSource<S> {
             if let Some((page, used)) = guard.pages.get_mut(&index) {
                 *used = tick;
                 self.hits.fetch_add(1, Ordering::Relaxed);
+                if let Some((_, c)) = self.counters {
+                    c.hit();
+                }
                 return Ok(page.clone());
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some((_, c)) = self.counters {
+            c.miss();
+        }
         let start = index.saturating_mul(PAGE_SIZE);
         let end = start.saturating_add(PAGE_SIZE).min(self.inner.len());
         let len = usize::try_from(end.saturating_sub(start)).unwrap_or(0);
@@ -149,6 +171,9 @@ impl<S: BlockSource> BlockSource for CachedSource<S> {
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
         check_range(offset, buf.len(), self.inner.len())?;
+        if let Some((io, _)) = self.counters {
+            io.record(buf.len());
+        }
         if buf.len() >= BYPASS_BYTES {
             return self.inner_read(buf, offset);
         }

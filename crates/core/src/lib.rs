@@ -10,6 +10,7 @@
 //! - [`Limits`]: every bound on allocations and loops derived from image bytes.
 //! - [`ErrorKind`], [`ReadError`], [`Anomaly`]: how errors are classified and reported.
 //! - [`bytes`]: the one bounds-checked way to read on-disk integers.
+//! - [`stats`]: process-wide read counters per layer and the peak resident set (`--stats`).
 //!
 //! ```
 //! use imgcheck_core::{BlockSource, MemSource, SliceSource};
@@ -29,6 +30,7 @@ mod cursor;
 mod error;
 mod limits;
 mod source;
+pub mod stats;
 
 pub use cache::{CacheStats, CachedSource};
 pub use cursor::SourceReader;

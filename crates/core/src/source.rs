@@ -116,6 +116,7 @@ impl BlockSource for FileSource {
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
         check_range(offset, buf.len(), self.len)?;
+        crate::stats::IMAGE_FILES.record(buf.len());
         let n = u64::try_from(buf.len()).unwrap_or(u64::MAX);
         let io = |source| ReadError::Io {
             offset,

@@ -24,7 +24,7 @@ use crate::{
     read_cap, DirEntry, FileType, FsError, FsType, GuestFs, Metadata, VolumeInfo, VolumeState,
 };
 use ext4_view::{Ext4, Ext4Error, Ext4Read};
-use imgcheck_core::{BlockSource, CachedSource, ErrorKind, Limits, ReadError};
+use imgcheck_core::{BlockSource, ErrorKind, Limits, ReadError};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,7 +143,7 @@ impl ExtFs {
         limits: &Limits,
     ) -> Result<ExtFs, FsError> {
         let name = fs_type.name();
-        let src: Arc<dyn BlockSource> = Arc::new(CachedSource::new(src, crate::CACHE_BYTES));
+        let src: Arc<dyn BlockSource> = Arc::new(crate::cached(src));
         let sb = ExtReader::new(&*src, name, limits)?.sb;
         let mut notes = Vec::new();
         let mut patched_sb = None;

@@ -30,8 +30,8 @@
 //! let fstab = fs.read("/etc/fstab", 1 << 20).unwrap();
 //! ```
 
-mod error;
 mod btrfs;
+mod error;
 mod ext;
 mod extsb;
 mod fat;
@@ -379,6 +379,15 @@ pub fn open_as(
 /// Page-cache size in front of each opened filesystem: metadata of small guests fits, and 16
 /// such caches (one per volume in parallel) stay well under a gigabyte.
 pub(crate) const CACHE_BYTES: u64 = 32 << 20;
+
+/// The page cache every filesystem reader reads through, counted in the `--stats` figures of
+/// the filesystem layer.
+pub(crate) fn cached<S: BlockSource>(src: S) -> imgcheck_core::CachedSource<S> {
+    imgcheck_core::CachedSource::new(src, CACHE_BYTES).counting(
+        &imgcheck_core::stats::FILESYSTEMS,
+        &imgcheck_core::stats::FS_CACHE,
+    )
+}
 
 /// How many bytes of a file of `size` bytes to read for a caller asking for `max_bytes`, or the
 /// limit error when the caller wants more than `Limits::max_file_bytes` of a larger file.

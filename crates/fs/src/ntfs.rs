@@ -20,7 +20,7 @@ use crate::{
     read_cap, DirEntry, FileFlags, FileType, FsError, FsType, GuestFs, Metadata, VolumeInfo,
     VolumeState,
 };
-use imgcheck_core::{BlockSource, CachedSource, ErrorKind, Limits, ReadError, SourceReader};
+use imgcheck_core::{BlockSource, ErrorKind, Limits, ReadError, SourceReader};
 use ntfs::attribute_value::NtfsAttributeValue;
 use ntfs::indexes::NtfsFileNameIndex;
 use ntfs::structured_values::{NtfsFileAttributeFlags, NtfsFileNamespace, NtfsVolumeFlags};
@@ -172,7 +172,7 @@ fn parse_reparse(b: &[u8]) -> Option<Reparse> {
 
 impl NtfsFs {
     pub(crate) fn open(src: Arc<dyn BlockSource>, limits: &Limits) -> Result<NtfsFs, FsError> {
-        let src: Arc<dyn BlockSource> = Arc::new(CachedSource::new(src, crate::CACHE_BYTES));
+        let src: Arc<dyn BlockSource> = Arc::new(crate::cached(src));
         guarded(FS, "/", "opening the volume", || {
             let mut r = SourceReader::new(src.clone());
             let mut ntfs =
