@@ -60,7 +60,8 @@ enum Command {
     Export {
         #[command(flatten)]
         image: ImageArgs,
-        /// A partition number as `info` lists it; default: the whole disk.
+        /// A volume as `inspect` lists it: a partition number, an LVM logical volume `VG/LV`,
+        /// an md array `md/NAME`; default: the whole disk.
         #[arg(long, value_name = "V")]
         volume: Option<String>,
         /// Output file; `-` writes to stdout.

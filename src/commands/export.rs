@@ -27,10 +27,14 @@ pub fn run(args: &ImageArgs, volume: Option<&str>, output: &Path) -> anyhow::Res
     }
     let src: Arc<dyn BlockSource> = match volume {
         None => disk.source(),
-        Some(spec) => {
+        // A partition number: straight from the table, without analysing the rest of the disk.
+        Some(spec) if spec.parse::<u32>().is_ok() => {
             let table = super::partitions(&disk)?;
             super::volume_source(&disk, &table, spec)?
         }
+        // Any other volume as `inspect` lists it: an LVM logical volume `VG/LV`, an md array
+        // `md/NAME`, or `whole`.
+        Some(spec) => stacked_volume(args, spec)?,
     };
     if output == Path::new("-") {
         let stdout = std::io::stdout();
@@ -53,6 +57,40 @@ pub fn run(args: &ImageArgs, volume: Option<&str>, output: &Path) -> anyhow::Res
             .with_context(|| format!("cannot write {}", output.display()))?;
     }
     Ok(0)
+}
+
+/// The bytes of a volume the engine assembles (LVM logical volumes, md arrays, `whole`).
+fn stacked_volume(args: &ImageArgs, spec: &str) -> anyhow::Result<Arc<dyn BlockSource>> {
+    let a = crate::engine::analyse(args)?;
+    let listed = || {
+        a.volumes
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(v) = a.volumes.iter().find(|v| v.id == spec) else {
+        // A logical volume the metadata names but that cannot be read: say why.
+        let lv = a.lvm.iter().flat_map(|l| &l.vgs).find_map(|vg| {
+            vg.lvs
+                .iter()
+                .find(|lv| format!("{}/{}", vg.name, lv.name) == spec)
+        });
+        if let Some(lv) = lv {
+            bail!(
+                "logical volume {spec} ({}) cannot be read: {}",
+                lv.kind,
+                lv.reason.as_deref().unwrap_or("not assembled")
+            );
+        }
+        bail!("no volume {spec:?} (volumes: {})", listed());
+    };
+    if let Some(e) = &v.error {
+        if v.source.len() == 0 {
+            bail!("volume {spec}: {e}");
+        }
+    }
+    Ok(v.source.clone())
 }
 
 /// Where exported bytes go.
