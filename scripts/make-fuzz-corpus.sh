@@ -37,7 +37,7 @@ done
 
 rm -rf "$OUT"
 for t in container partition_table lvm md filesystem initramfs fstab os_release elf kconfig \
-    bootloader network packages system pipeline; do
+    bootloader network packages system regf pipeline; do
     mkdir -p "$OUT/$t"
 done
 
@@ -516,6 +516,11 @@ printf 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nolog
 printf 'root:!*:19000:0:99999:7:::\n' >"$S/shadow"
 printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nMatch User x\n  PasswordAuthentication yes\nInclude /etc/ssh/sshd_config.d/*.conf\n' >"$S/sshd_config"
 printf '0.0 0 0.0\n0\nLOCAL\n' >"$S/adjtime"
+
+# ---- registry hives: the small committed hives (made by scripts/make-hive-fixtures.sh) --------
+for h in system software bcd; do
+    gzip -dc "$ROOT/testdata/registry/$h.hive.gz" >"$OUT/regf/$h.hive"
+done
 
 # ---- text seeds from the guest tree -------------------------------------------------------------
 cp "$GUEST/etc/fstab" "$OUT/fstab/guest"

@@ -79,6 +79,7 @@ pub const TARGETS: &[Target] = &[
     t("network", network),
     t("packages", packages),
     t("system", system),
+    t("regf", regf),
     t("pipeline", pipeline),
 ];
 
@@ -476,6 +477,77 @@ pub fn elf(data: &[u8]) {
             data.starts_with(b"\x7fELF") && data.len() >= 20,
             "elf: an architecture was named for a non-ELF header"
         );
+    }
+}
+
+/// Keys whose values are all decoded by [`regf`] (the walk itself visits every key).
+const REGF_DECODE_KEYS: usize = 512;
+
+/// Registry hives (SYSTEM, SOFTWARE, BCD …): parse the bytes as a regf hive, walk every key (the
+/// reader's own key and depth limits apply), decode every value of the first
+/// [`REGF_DECODE_KEYS`] keys, and look up the paths the Windows inspection reads.
+///
+/// Invariants: the walk never visits more keys than the reader's limit; a value's raw data is
+/// never longer than its declared size; a path found by `open` has the key's name as its last
+/// component.
+pub fn regf(data: &[u8]) {
+    let Ok(hive) = imgcheck_regf::Hive::parse(data.to_vec()) else {
+        return;
+    };
+    let _ = hive.info();
+    let mut keys = 0usize;
+    let walked = hive.walk(|_path, key| {
+        keys = keys.saturating_add(1);
+        let _ = key.class_name();
+        let _ = key.name();
+        if keys > REGF_DECODE_KEYS {
+            return;
+        }
+        if let Ok(values) = key.values() {
+            for v in values {
+                let _ = v.name();
+                if let Ok(raw) = v.raw_data() {
+                    let declared =
+                        usize::try_from(v.data_size() & 0x7FFF_FFFF).unwrap_or(usize::MAX);
+                    assert!(
+                        raw.len() <= declared.max(4),
+                        "regf: value data longer ({}) than its declared size ({declared})",
+                        raw.len()
+                    );
+                }
+                if let Ok(d) = v.data() {
+                    let _ = (
+                        d.as_string(),
+                        d.as_u64(),
+                        d.as_strings().map(<[String]>::len),
+                    );
+                }
+            }
+        }
+    });
+    if let Ok(stats) = walked {
+        assert!(
+            usize::try_from(stats.keys).unwrap_or(usize::MAX) <= keys.saturating_add(1),
+            "regf: walk stats count keys it did not visit"
+        );
+    }
+    for path in [
+        "Select",
+        "ControlSet001\\Services",
+        "ControlSet001\\Control\\Class",
+        "Microsoft\\Windows NT\\CurrentVersion",
+        "Objects",
+        "MountedDevices",
+    ] {
+        if let Ok(Some(k)) = hive.open(path) {
+            let last = path.rsplit('\\').next().unwrap_or(path);
+            assert!(
+                k.name_matches(last),
+                "regf: open({path:?}) returned key {:?}",
+                k.name()
+            );
+            let _ = k.subkeys();
+        }
     }
 }
 

@@ -28,7 +28,7 @@ fn default_mutations(target: &str) -> u64 {
     match target {
         "fstab" | "os_release" | "elf" | "kconfig" | "system" => 2000,
         "partition_table" | "bootloader" | "network" | "packages" => 1000,
-        "container" | "filesystem" | "initramfs" | "lvm" | "md" => 200,
+        "container" | "filesystem" | "initramfs" | "lvm" | "md" | "regf" => 200,
         _ => 100,
     }
 }
@@ -434,6 +434,7 @@ smoke_test!(mutation_smoke_bootloader, "bootloader");
 smoke_test!(mutation_smoke_network, "network");
 smoke_test!(mutation_smoke_packages, "packages");
 smoke_test!(mutation_smoke_system, "system");
+smoke_test!(mutation_smoke_regf, "regf");
 smoke_test!(mutation_smoke_pipeline, "pipeline");
 
 #[test]
