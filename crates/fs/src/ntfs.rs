@@ -457,7 +457,11 @@ impl NtfsFs {
         let value = attr
             .value(r)
             .map_err(|e| nerr(path, "reading the data attribute", e))?;
-        if flags.contains(NtfsAttributeFlags::COMPRESSED) {
+        // Resident data is never compressed, even when the attribute carries the flag (a small
+        // file created in a compressed directory): only non-resident values are LZNT1 units.
+        if flags.contains(NtfsAttributeFlags::COMPRESSED)
+            && !matches!(value, NtfsAttributeValue::Resident(_))
+        {
             return self.decompress(value, path, want, len);
         }
         let mut out = Vec::with_capacity(usize::try_from(want.min(1 << 20)).unwrap_or(0));
@@ -488,7 +492,7 @@ impl NtfsFs {
             return Err(FsError::Unsupported {
                 fs: FS,
                 path: path.to_string(),
-                feature: "compressed data that is resident or split over an attribute list".into(),
+                feature: "compressed data split over an attribute list".into(),
             });
         };
         let cluster = u64::from(self.ntfs.cluster_size());
