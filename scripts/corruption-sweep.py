@@ -82,7 +82,7 @@ def fixtures():
         ("testdata/containers", (".gz",)),
         ("testdata/fs/images", (".gz", ".xz", ".zst")),
         ("testdata/lvm", (".gz",)),
-        ("testdata/xfs/images", (".gz", ".xz", ".zst")),
+        ("testdata/xfs", (".img.gz",)),
         ("testdata/btrfs/images", (".gz", ".xz", ".zst")),
     ]
     for d, exts in pats:
