@@ -5,9 +5,10 @@
 //! - [`probe`] looks at a few superblock sectors and says what the volume holds: a filesystem
 //!   ([`FsType`]), a swap area, an encrypted volume (LUKS1/2, BitLocker) or nothing known.
 //! - [`open`] probes and opens a filesystem: ext2/3/4 (wrapping `ext4-view`), FAT12/16/32
-//!   (wrapping `fatfs`) and NTFS (wrapping `ntfs`). The wrappers add what the crates lack: a
-//!   refusing writer, a page cache, case-insensitive lookup, inode numbers and flags, limits,
-//!   contained panics, and refusal of data the crates would return wrongly (compressed NTFS).
+//!   (wrapping `fatfs`), NTFS (wrapping `ntfs`, with our own LZNT1), XFS v4/v5 and Btrfs (our own
+//!   readers; their module docs say why). The wrappers add what the crates lack: a refusing
+//!   writer, a page cache, case-insensitive lookup, inode numbers and flags, limits, contained
+//!   panics, and refusal of data the crates would return wrongly.
 //!
 //! Paths are absolute guest paths with `/` separators on every filesystem. No call follows a
 //! symlink: `metadata` and `read_link` describe the link itself, `read` refuses it, and a symlink
@@ -177,9 +178,9 @@ impl FileType {
 /// Per-file flags. Which ones a filesystem can set is noted on each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FileFlags {
-    /// ext `i_flags` immutable (0x10).
+    /// Immutable: ext `i_flags` 0x10, XFS `di_flags` 0x8, Btrfs inode flag 1<<9.
     pub immutable: bool,
-    /// ext `i_flags` append-only (0x20).
+    /// Append-only: ext `i_flags` 0x20, XFS `di_flags` 0x10, Btrfs inode flag 1<<10.
     pub append_only: bool,
     /// FAT/NTFS read-only attribute.
     pub read_only: bool,
@@ -187,7 +188,7 @@ pub struct FileFlags {
     pub hidden: bool,
     /// FAT/NTFS system attribute.
     pub system: bool,
-    /// NTFS compressed (or ext compression flag).
+    /// NTFS compressed (or the ext/Btrfs compression flag).
     pub compressed: bool,
     /// NTFS encrypted (or ext encrypted inode).
     pub encrypted: bool,
@@ -195,7 +196,8 @@ pub struct FileFlags {
     pub sparse: bool,
     /// NTFS reparse point.
     pub reparse_point: bool,
-    /// The raw flags word: ext `i_flags`, FAT attribute byte, NTFS file attributes.
+    /// The raw flags word: ext `i_flags`, XFS `di_flags`, Btrfs inode flags (low 32 bits), FAT
+    /// attribute byte, NTFS file attributes.
     pub raw: u32,
 }
 
@@ -206,11 +208,11 @@ pub struct Metadata {
     pub file_type: FileType,
     /// Size in bytes (for a symlink: the target's length).
     pub size: u64,
-    /// Unix permission bits incl. setuid/setgid/sticky (ext only).
+    /// Unix permission bits incl. setuid/setgid/sticky (ext, XFS, Btrfs).
     pub mode: Option<u32>,
-    /// Owner (ext only).
+    /// Owner (ext, XFS, Btrfs).
     pub uid: Option<u32>,
-    /// Group (ext only).
+    /// Group (ext, XFS, Btrfs).
     pub gid: Option<u32>,
     /// Last access, seconds since the Unix epoch (FAT: date only, local time taken as UTC).
     pub atime: Option<i64>,
@@ -220,9 +222,9 @@ pub struct Metadata {
     pub ctime: Option<i64>,
     /// Creation time where recorded.
     pub crtime: Option<i64>,
-    /// Inode number (ext) or MFT record number (NTFS); FAT has none.
+    /// Inode number (ext, XFS, Btrfs) or MFT record number (NTFS); FAT has none.
     pub inode: Option<u64>,
-    /// Hard link count (ext, NTFS).
+    /// Hard link count (ext, XFS, Btrfs, NTFS).
     pub links: Option<u32>,
     /// Flags.
     pub flags: FileFlags,
@@ -258,7 +260,8 @@ pub enum VolumeState {
 pub struct VolumeInfo {
     /// Filesystem type.
     pub fs_type: FsType,
-    /// ext UUID (lowercase, dashed), FAT serial (`ABCD-1234`), NTFS serial (16 hex digits).
+    /// ext/XFS/Btrfs UUID (lowercase, dashed), FAT serial (`ABCD-1234`), NTFS serial (16 hex
+    /// digits).
     pub uuid: Option<String>,
     /// Label, if set.
     pub label: Option<String>,
@@ -266,13 +269,14 @@ pub struct VolumeInfo {
     pub size_bytes: u64,
     /// Free bytes, where cheaply known.
     pub free_bytes: Option<u64>,
-    /// Free inodes (ext).
+    /// Free inodes (ext, XFS).
     pub free_inodes: Option<u64>,
     /// Block or cluster size.
     pub block_size: u32,
     /// Clean/dirty state.
     pub state: VolumeState,
-    /// Feature flags (ext feature names, FAT/NTFS volume flags), sorted.
+    /// Feature flags (ext and XFS feature names, Btrfs incompat flags, FAT/NTFS volume flags),
+    /// sorted.
     pub features: Vec<String>,
     /// Notes on how the volume was read, e.g. `journal not replayed`.
     pub notes: Vec<String>,
