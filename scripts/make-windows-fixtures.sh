@@ -9,11 +9,14 @@
 #                                      {ntoskrnl.exe,cmd.exe,winload.efi,svchost.exe}, drivers\
 #                                      {viostor,netkvm,partmgr}.sys, DriverStore\FileRepository\
 #                                      {viostor,netkvm}.inf_amd64_*, \Windows\Setup\State\State.ini,
-#                                      \pagefile.sys, \ProgramData\aliyun\assist\...
+#                                      \pagefile.sys, \ProgramData\aliyun\assist\...,
+#                                      \Users\{Public,Administrator}\Desktop\desktop.ini
 # The bad variant plants defects: the *-bad.reg overlays (viostor Start=3, xenfilt disk filter,
 # RDP denied, ImageState=IMAGE_STATE_UNDEPLOYABLE, reboot pending, BCD path to a missing
-# winload.exe, ...), \Windows\WinSxS\pending.xml, State.ini undeployable, \hiberfil.sys starting
-# with "hibr", and the NTFS read-only attribute on netkvm.sys.
+# winload.exe and osdevice on a partition not in the image, C: mapped to such a partition, SAN
+# policy 4, device installation disabled and denied by policy, EMS off, ...),
+# \Windows\WinSxS\pending.xml, State.ini undeployable, \hiberfil.sys starting with "hibr", no
+# desktop.ini in the desktop folders, and the NTFS read-only attribute on netkvm.sys.
 #
 # Writes into OUTDIR:
 #   windows-good.qcow2, windows-bad.qcow2    the disks (qemu-img convert -c, zlib clusters)
@@ -189,6 +192,18 @@ build_tree() { # variant
     python3 "$WORK/pe.py" "$esp/EFI/Microsoft/Boot/bootmgfw.efi" 10 bootmgfw.efi
     python3 "$WORK/pe.py" "$esp/EFI/Boot/bootx64.efi" 10 bootx64.efi
 
+    # Desktop folders (GUESTOS.DesktopConfig): the good variant has desktop.ini (UTF-16LE with a
+    # BOM, as Windows writes it) in the public and the Administrator's desktop; the bad variant
+    # has the folders without it.
+    mkdir -p "$nt/Users/Public/Desktop" "$nt/Users/Administrator/Desktop"
+    if [ "$v" = good ]; then
+        local u
+        for u in Public Administrator; do
+            python3 -c 'import sys; open(sys.argv[1], "wb").write(b"\xff\xfe" + "\r\n[.ShellClassInfo]\r\nLocalizedResourceName=@%SystemRoot%\\system32\\shell32.dll,-21769\r\n".encode("utf-16-le"))' \
+                "$nt/Users/$u/Desktop/desktop.ini"
+        done
+    fi
+
     # The page file: 64 KiB of zeros.
     head -c 65536 /dev/zero >"$nt/pagefile.sys"
     if [ "$v" = good ]; then
@@ -325,15 +340,24 @@ good = dict(common, **{
     "hypervisor_tools": [], "netkvm_read_only": False, "xen_services": [],
     "bcd_path": "\\Windows\\system32\\winload.efi", "bcd_path_exists": True,
     "hotfixes_installed": ["KB5005039"],
+    "bcd_osdevice": common["bcd"]["device"], "bcd_bootmgr_ems": True, "bcd_ems": True,
+    "device_install_disabled": 0, "device_install_restrictions": [],
+    "desktop_ini": {"/Users/Administrator/Desktop": True, "/Users/Public/Desktop": True},
 })
 bad = dict(common, **{
     "viostor_start": 3, "disk_upper_filters": ["partmgr", "xenfilt"], "rdp_enabled": False,
     "image_state": "IMAGE_STATE_UNDEPLOYABLE", "pending_xml": True, "reboot_pending": True,
-    "hibernated": True, "fast_startup": True, "san_policy": 2,
+    "hibernated": True, "fast_startup": True, "san_policy": 4,
     "hypervisor_tools": ["vmware-tools"], "netkvm_read_only": True,
     "xen_services": ["xenbus", "xenfilt"],
     "bcd_path": "\\Windows\\system32\\winload.exe", "bcd_path_exists": False,
     "hotfixes_installed": ["KB5005039", "KB5009555"],
+    "drive_letters": {"C:": "gpt partition deadbeef-0bad-4c0d-8e0f-000000000c0c"},
+    "bcd_osdevice": "gpt partition deadbeef-0bad-4c0d-8e0f-00000000d15c on disk 5c3e1a2b-6d4f-4e8a-9b0c-1d2e3f405162",
+    "bcd_bootmgr_ems": False, "bcd_ems": False,
+    "device_install_disabled": 1,
+    "device_install_restrictions": ["DenyDeviceClasses", "DenyDeviceClasses\\1"],
+    "desktop_ini": {"/Users/Administrator/Desktop": False, "/Users/Public/Desktop": False},
 })
 bad["programs"] = sorted(common["programs"] + ["VMware Tools"], key=str.lower)
 with open(sys.argv[1], 'w') as f:

@@ -578,6 +578,21 @@ fn build_facts(
         anomalies,
         volume_groups: Vec::new(),
         guest: guest_facts(guest, windows, roots, volumes),
+        disk_ids: table_ok
+            .map(|t| imgcheck_checks::facts::DiskIds {
+                mbr_signature: t.mbr_signature.map(|s| format!("{s:08x}")),
+                gpt_disk_guid: t.disk_guid.as_ref().map(|g| g.to_ascii_lowercase()),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| imgcheck_checks::facts::PartitionId {
+                        number: p.number,
+                        start: p.start,
+                        guid: p.guid.as_ref().map(|g| g.to_ascii_lowercase()),
+                    })
+                    .collect(),
+            })
+            .unwrap_or_default(),
     }
 }
 

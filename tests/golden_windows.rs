@@ -128,6 +128,12 @@ fn windows_good_report() {
         "windows.core-services",
         "windows.pagefile",
         "windows.qemu-guest-agent",
+        "windows.driver-install",
+        "windows.desktop-config",
+        "windows.san-policy",
+        "windows.drive-letters",
+        "windows.group-policy",
+        "windows.serial-console",
     ] {
         assert_eq!(result(&v, id)["status"], "no_risk", "{id}");
     }
@@ -138,6 +144,16 @@ fn windows_good_report() {
     assert_eq!(
         result(&v, "windows.kernel-version")["detail"],
         "build 20348.2227 (21H2)"
+    );
+    assert_eq!(
+        result(&v, "windows.drive-letters")["detail"],
+        "C: maps to the Windows partition 2 (7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5) (gpt partition \
+         7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5)"
+    );
+    assert_eq!(
+        result(&v, "windows.serial-console")["detail"],
+        "BCD store /EFI/Microsoft/Boot/BCD on volume 1: {bootmgr} bootems on, default loader ems \
+         on, EMS port COM1, 115200 baud"
     );
 }
 
@@ -155,7 +171,49 @@ fn windows_bad_report() {
     );
     assert_finding(&v, "windows.disk", sr, "\"xenfilt\"");
     assert_finding(&v, "windows.disk", sr, r"Services\prl_strg");
-    assert_finding(&v, "windows.disk", ro, "SAN policy is 2 (OfflineShared)");
+    assert_finding(
+        &v,
+        "windows.san-policy",
+        ro,
+        "SanPolicy = 4 (OfflineInternal)",
+    );
+    assert_finding(
+        &v,
+        "windows.driver-install",
+        ro,
+        r"Services\DeviceInstall\Parameters\DeviceInstallDisabled = 1",
+    );
+    assert_finding(
+        &v,
+        "windows.driver-install",
+        ro,
+        r"DeviceInstall\Restrictions\DenyDeviceClasses = 1",
+    );
+    assert_finding(
+        &v,
+        "windows.desktop-config",
+        ro,
+        r"C:\Users\Public\Desktop\desktop.ini does not exist",
+    );
+    assert_finding(
+        &v,
+        "windows.drive-letters",
+        sr,
+        "C: to gpt partition deadbeef-0bad-4c0d-8e0f-000000000c0c, which is not on this disk",
+    );
+    assert_finding(
+        &v,
+        "windows.drive-letters",
+        ro,
+        r#""\DosDevices\D:" = mbr disk 1a2b3c4d offset 1048576"#,
+    );
+    assert_finding(
+        &v,
+        "windows.bcd",
+        sr,
+        "osdevice (element 21000001) names gpt partition deadbeef-0bad-4c0d-8e0f-00000000d15c",
+    );
+    assert_finding(&v, "windows.group-policy", ro, "Default Domain Policy");
     assert_finding(&v, "windows.xen", sr, r"Services\xenfilt");
     assert_finding(&v, "windows.rdp", ro, "fDenyTSConnections = 1");
     assert_finding(&v, "windows.hibernation", sr, "hibernated");
@@ -191,5 +249,83 @@ fn windows_bad_report() {
         "windows.bcd",
         sr,
         r"\Windows\system32\winload.exe does not exist",
+    );
+}
+
+/// `imgcheck checks --json` lists every Alibaba image-check item (checks.md §0.2: 18 Linux and
+/// 18 Windows items; BootMode and SystemImage are disk-level checks that count for Linux) with
+/// one check each.
+#[test]
+fn all_alibaba_items_are_listed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_imgcheck"))
+        .args(["checks", "--json"])
+        .output()
+        .expect("run imgcheck");
+    assert!(out.status.success(), "{:?}", out.status);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let mut linux = Vec::new();
+    let mut windows = Vec::new();
+    for c in v.as_array().unwrap() {
+        let Some(item) = c["alibaba_item"].as_str() else {
+            continue;
+        };
+        let name = item.strip_prefix("GUESTOS.").unwrap().to_string();
+        match c["applies_to"].as_str().unwrap() {
+            "windows" => windows.push(name),
+            _ => linux.push(name),
+        }
+    }
+    linux.sort();
+    windows.sort();
+    let sorted = |l: &[&str]| {
+        let mut v: Vec<String> = l.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        linux,
+        sorted(&[
+            "Platform",
+            "OSVersion",
+            "Architecture",
+            "RtcTimeMode",
+            "BootMode",
+            "KernelVersion",
+            "Virtio",
+            "Nvme",
+            "Fstab",
+            "Grub",
+            "Dhcp",
+            "Selinux",
+            "OnlineResizeFS",
+            "SystemImage",
+            "CloudAssistant",
+            "CloudInit",
+            "SecurityCenterAgent",
+            "SupportMocInstanceTypes",
+        ])
+    );
+    assert_eq!(
+        windows,
+        sorted(&[
+            "Platform",
+            "OSVersion",
+            "Architecture",
+            "KernelVersion",
+            "Virtio",
+            "BCD",
+            "Registry",
+            "Hotfix",
+            "Disk",
+            "Sysprep",
+            "Update",
+            "Xen",
+            "CloudAssistant",
+            "Server",
+            "DesktopConfig",
+            "BootMgr",
+            "OSLoader",
+            "Vminit",
+        ])
     );
 }

@@ -31,6 +31,75 @@ pub struct Facts {
     pub volume_groups: Vec<imgcheck_volume::lvm::VolumeGroup>,
     /// Operating-system facts; `None` = not inspected.
     pub guest: Option<GuestFacts>,
+    /// The identifiers Windows uses to name this disk and its partitions (MBR disk signature,
+    /// GPT disk and unique partition GUIDs): what `MountedDevices` and BCD device elements must
+    /// match.
+    #[serde(default)]
+    pub disk_ids: DiskIds,
+}
+
+/// Identifiers of the disk and its partitions, as Windows' `MountedDevices` and BCD device
+/// elements name them. GUIDs are lowercase without braces; the signature is 8 lowercase hex
+/// digits (the forms of [`imgcheck_inspect::windows::DiskLocation`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiskIds {
+    /// MBR disk signature (sector 0, offset 0x1B8) when non-zero (a GPT's protective MBR may
+    /// carry one too; Windows names GPT partitions by GUID).
+    pub mbr_signature: Option<String>,
+    /// GPT disk GUID.
+    pub gpt_disk_guid: Option<String>,
+    /// One entry per partition of the table (extended containers included), in table order.
+    pub partitions: Vec<PartitionId>,
+}
+
+/// How Windows can name one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionId {
+    /// Partition number (as in [`PartitionInfo::number`]).
+    pub number: u32,
+    /// Byte offset of its first byte (what an MBR `MountedDevices` value stores).
+    pub start: u64,
+    /// GPT unique partition GUID.
+    pub guid: Option<String>,
+}
+
+impl DiskIds {
+    /// The partition a `MountedDevices` value or BCD device names, if it is on this disk:
+    /// GPT by unique partition GUID (and disk GUID, when the location carries one), MBR by disk
+    /// signature and start offset. `None` for other locations or other disks.
+    pub fn find(&self, loc: &imgcheck_inspect::windows::DiskLocation) -> Option<&PartitionId> {
+        use imgcheck_inspect::windows::DiskLocation;
+        match loc {
+            DiskLocation::Gpt {
+                partition_guid,
+                disk_guid,
+            } => {
+                if let (Some(want), Some(have)) = (disk_guid, &self.gpt_disk_guid) {
+                    if !want.eq_ignore_ascii_case(have) {
+                        return None;
+                    }
+                }
+                self.partitions.iter().find(|p| {
+                    p.guid
+                        .as_deref()
+                        .is_some_and(|g| g.eq_ignore_ascii_case(partition_guid))
+                })
+            }
+            DiskLocation::Mbr {
+                disk_signature,
+                offset,
+            } => {
+                let sig = self.mbr_signature.as_deref()?;
+                if !sig.eq_ignore_ascii_case(disk_signature) {
+                    return None;
+                }
+                self.partitions.iter().find(|p| p.start == *offset)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Facts about the container.

@@ -122,6 +122,12 @@ pub struct TargetProfile {
     /// Whether the target wants the Windows Firewall on (`Some(true)`), off (`Some(false)`), or
     /// states nothing (`None`, informational only).
     pub windows_firewall: Option<bool>,
+    /// The target asks for the SAN policy to be set to OnlineAll explicitly (an unset policy is
+    /// then a recommended fix, not only a non-OnlineAll one).
+    pub windows_san_policy_must_be_set: bool,
+    /// Severity when the Windows serial console (EMS) is not enabled in the BCD store (`None`:
+    /// informational only).
+    pub windows_serial_console: Option<Severity>,
 }
 
 /// Filesystem names as strings.
@@ -177,6 +183,10 @@ impl TargetProfile {
             // checks.md §1 swap_on_os_disk: INFO except on Azure.
             swap_on_os_disk: None,
             // checks.md §3 windows_firewall: Alibaba import notes (ALI-imp): disable the firewall or allow 3389.
+            // checks.md §3 san_policy: only Azure documents the setting.
+            windows_san_policy_must_be_set: false,
+            // checks.md §3 ems_serial: INFO; Alibaba documents no EMS requirement.
+            windows_serial_console: None,
             windows_firewall: Some(false),
         }
     }
@@ -215,6 +225,10 @@ impl TargetProfile {
             min_free_inodes: MIN_FREE_INODES,
             swap_on_os_disk: None,
             // checks.md §3 windows_firewall: AWS states no firewall setting, only that RDP must be allowed.
+            // checks.md §3 san_policy: only Azure documents the setting.
+            windows_san_policy_must_be_set: false,
+            // checks.md §3 ems_serial: INFO.
+            windows_serial_console: None,
             windows_firewall: None,
         }
     }
@@ -249,6 +263,10 @@ impl TargetProfile {
             // checks.md §1 swap_on_os_disk: "INFO (AZ: RO)".
             swap_on_os_disk: Some(Severity::Recommended),
             // checks.md §3 windows_firewall: Azure prepare-for-upload: firewall on with RDP rules.
+            // checks.md §3 san_policy: Azure prepare-for-upload: `diskpart` `san policy=onlineall`.
+            windows_san_policy_must_be_set: true,
+            // checks.md §3 ems_serial: Azure prepare-for-upload enables bootems/ems for the serial console (RO, I).
+            windows_serial_console: Some(Severity::Recommended),
             windows_firewall: Some(true),
         }
     }
@@ -287,6 +305,10 @@ impl TargetProfile {
             min_free_inodes: MIN_FREE_INODES,
             swap_on_os_disk: None,
             // checks.md §3 windows_firewall: no GCP requirement listed.
+            // checks.md §3 san_policy: only Azure documents the setting.
+            windows_san_policy_must_be_set: false,
+            // checks.md §3 ems_serial: INFO.
+            windows_serial_console: None,
             windows_firewall: None,
         }
     }
@@ -322,6 +344,10 @@ impl TargetProfile {
             swap_on_os_disk: None,
             // No platform rule for plain KVM.
             windows_firewall: None,
+            // checks.md §3 san_policy: no platform rule.
+            windows_san_policy_must_be_set: false,
+            // checks.md §3 ems_serial: no platform rule.
+            windows_serial_console: None,
         }
     }
 

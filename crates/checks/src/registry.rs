@@ -71,6 +71,8 @@ pub static REGISTRY: &[&dyn Check] = &[
     &windows_update::Update,
     &windows_xen::Xen,
     &windows_cloud_assistant::CloudAssistant,
+    &windows_driver_install::DriverInstall,
+    &windows_desktop_config::DesktopConfig,
     &windows_bootmgr::BootMgr,
     &windows_os_loader::OsLoader,
     &windows_vminit::Vminit,
@@ -86,6 +88,10 @@ pub static REGISTRY: &[&dyn Check] = &[
     &windows_crash_dump::CrashDump,
     &windows_firewall::Firewall,
     &windows_pagefile::Pagefile,
+    &windows_san_policy::SanPolicy,
+    &windows_drive_letters::DriveLetters,
+    &windows_group_policy::GroupPolicy,
+    &windows_serial_console::SerialConsole,
     // Windows checks (checks.md §3) — insert new entries above this line.
 ];
 

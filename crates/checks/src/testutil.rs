@@ -468,7 +468,21 @@ pub fn good_windows() -> Facts {
             path_exists: Some(true),
             device: Some(gpt_c.clone()),
             osdevice: Some(gpt_c),
+            bootmgr_ems: Some(true),
+            ems: Some(true),
+            ems_port: Some(1),
+            ems_baud_rate: Some(115_200),
         }],
+        desktop: Some(DesktopFacts {
+            folders: ["/Users/Administrator/Desktop", "/Users/Public/Desktop"]
+                .iter()
+                .map(|p| DesktopFolder {
+                    path: (*p).into(),
+                    desktop_ini: true,
+                })
+                .collect(),
+            public_desktop_present: true,
+        }),
         hives: vec![
             win_hive("SOFTWARE", "/Windows/System32/config/SOFTWARE"),
             win_hive("SYSTEM", "/Windows/System32/config/SYSTEM"),
@@ -481,6 +495,7 @@ pub fn good_windows() -> Facts {
         g.arch = Some("x86_64".into());
         g.pretty_name = Some("Windows Server 2022 Datacenter".into());
         g.windows = Some(w);
+        g.root_volume = Some("2".into());
     }
     Facts {
         image: ImageInfo {
@@ -504,6 +519,22 @@ pub fn good_windows() -> Facts {
         ),
         volumes: vec![fs_vol(1, esp), fs_vol(2, sys)],
         guest: g,
+        disk_ids: DiskIds {
+            mbr_signature: None,
+            gpt_disk_guid: Some("5c3e1a2b-6d4f-4e8a-9b0c-1d2e3f405162".into()),
+            partitions: vec![
+                PartitionId {
+                    number: 1,
+                    start: 1 << 20,
+                    guid: Some("0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9".into()),
+                },
+                PartitionId {
+                    number: 2,
+                    start: 101 << 20,
+                    guid: Some("7e1f0c52-3a4b-4c5d-8e6f-708192a3b4c5".into()),
+                },
+            ],
+        },
         ..Facts::default()
     }
 }

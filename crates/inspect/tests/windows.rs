@@ -252,15 +252,6 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
         c.location.describe(),
         m["drive_letters"]["C:"].as_str().unwrap()
     );
-    // And it is the NTFS partition of this disk.
-    let ntfs_guid = o.vols[1].1.clone().unwrap().to_lowercase();
-    assert_eq!(
-        c.location,
-        DiskLocation::Gpt {
-            partition_guid: ntfs_guid.clone(),
-            disk_guid: None
-        }
-    );
 
     // Programs, agents.
     let names: Vec<String> = f.programs.iter().map(|p| p.name.clone()).collect();
@@ -313,7 +304,8 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
     let b = &f.bcd[0];
     assert_eq!(b.store, m["bcd"]["store"].as_str().unwrap());
     assert_eq!(b.volume, "1");
-    assert_eq!(b.objects, 2);
+    // {bootmgr}, the loader and {emssettings}.
+    assert_eq!(b.objects, 3);
     assert_eq!(b.default_id, s(&m["bcd"]["default"]));
     assert_eq!(b.description, s(&m["bcd"]["description"]));
     assert_eq!(b.systemroot.as_deref(), Some("\\Windows"));
@@ -321,7 +313,40 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
         b.device.as_ref().unwrap().describe(),
         m["bcd"]["device"].as_str().unwrap()
     );
-    assert_eq!(b.device, b.osdevice);
+    assert_eq!(
+        b.osdevice.as_ref().unwrap().describe(),
+        m["bcd_osdevice"].as_str().unwrap()
+    );
+    assert_eq!(b.bootmgr_ems, m["bcd_bootmgr_ems"].as_bool());
+    assert_eq!(b.ems, m["bcd_ems"].as_bool());
+    assert_eq!((b.ems_port, b.ems_baud_rate), (Some(1), Some(115_200)));
+
+    // Device installation, desktop folders.
+    assert_eq!(
+        f.device_install.device_install_disabled.map(u64::from),
+        m["device_install_disabled"].as_u64()
+    );
+    let restrictions: Vec<String> = f
+        .device_install
+        .restrictions
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(restrictions, strs(&m["device_install_restrictions"]));
+    let desktop = f.desktop.as_ref().unwrap();
+    assert!(desktop.public_desktop_present);
+    let folders: Vec<(String, bool)> = desktop
+        .folders
+        .iter()
+        .map(|d| (d.path.clone(), d.desktop_ini))
+        .collect();
+    let want: Vec<(String, bool)> = m["desktop_ini"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bool().unwrap()))
+        .collect();
+    assert_eq!(folders, want);
     let esp_guid = o.vols[0].1.clone().unwrap().to_lowercase();
     assert_eq!(
         b.bootmgr_device,
@@ -368,6 +393,18 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
 fn good_guest() {
     let (f, o) = facts("good");
     check_common(&f, &manifest("good"), "good", &o);
+    // C: and the loader's devices are the NTFS partition of this disk.
+    let ntfs_guid = o.vols[1].1.clone().unwrap().to_lowercase();
+    let c = f.drive_letters.iter().find(|d| d.letter == "C:").unwrap();
+    assert_eq!(
+        c.location,
+        DiskLocation::Gpt {
+            partition_guid: ntfs_guid,
+            disk_guid: None
+        }
+    );
+    assert_eq!(f.bcd[0].device, f.bcd[0].osdevice);
+    assert!(f.group_policies.is_empty());
     assert_eq!(f.rdp.deny_ts_connections, Some(0));
     assert!(!f.pending.cbs_reboot_pending && !f.pending.wu_reboot_required);
     assert!(f.pending.pending_file_renames.is_empty());
@@ -384,6 +421,28 @@ fn good_guest() {
 fn bad_guest() {
     let (f, o) = facts("bad");
     check_common(&f, &manifest("bad"), "bad", &o);
+    // C: and the loader's osdevice name partitions that are not on this disk.
+    let guids: Vec<String> = o
+        .vols
+        .iter()
+        .filter_map(|v| v.1.clone())
+        .map(|g| g.to_lowercase())
+        .collect();
+    for loc in [
+        &f.drive_letters
+            .iter()
+            .find(|d| d.letter == "C:")
+            .unwrap()
+            .location,
+        f.bcd[0].osdevice.as_ref().unwrap(),
+    ] {
+        let DiskLocation::Gpt { partition_guid, .. } = loc else {
+            panic!("{loc:?}")
+        };
+        assert!(!guids.contains(partition_guid), "{partition_guid}");
+    }
+    assert_eq!(f.group_policies.len(), 1);
+    assert_eq!(f.group_policies[0].link, Some(3));
     assert_eq!(f.rdp.deny_ts_connections, Some(1));
     assert!(f.pending.cbs_reboot_pending && f.pending.wu_reboot_required);
     assert_eq!(

@@ -4,8 +4,13 @@
 //! Rule from checks.md §3 `bcd` (virt-v2v `fix_win_uefi_bcd`): the store is `\EFI\Microsoft\
 //! Boot\BCD` on the ESP (UEFI) or `\Boot\BCD` on the system partition (BIOS); `{bootmgr}`
 //! element 23000003 names the default object, whose 12000002 is the loader path and 11000001 /
-//! 21000001 the devices. Our own code.
+//! 21000001 the devices. A partition device holds the partition's GPT unique GUID (or MBR disk
+//! signature and offset): the boot manager's must be a partition of this image, the default
+//! loader's device and osdevice the partition holding Windows (else the boot fails with
+//! 0xc000000e, "the boot selection failed because a required device is inaccessible"). Our own
+//! code.
 
+use super::windows_drive_letters::{describe_partition, disk_evidence, windows_partition};
 use super::windows_platform::windows;
 use crate::facts::Facts;
 use crate::profile::TargetProfile;
@@ -31,9 +36,10 @@ existing winload.",
         "checks.md §3 bcd",
     ],
     description: "A strongly recommended fix when no BCD store exists, when the store has no \
-default entry or loader path, when the loader path does not exist on the Windows volume, or when \
-the default entry's device is not a disk partition (e.g. a removed device). Not evaluated when a \
-store exists but could not be parsed.",
+default entry or loader path, when the loader path does not exist on the Windows volume, when \
+the default entry's device is not a disk partition (e.g. a removed device), or when a device \
+element names a partition that is not in this image (or, for the loader's device and osdevice, \
+not the Windows partition). Not evaluated when a store exists but could not be parsed.",
 };
 
 /// The check.
@@ -118,6 +124,53 @@ impl Check for Bcd {
                 );
             }
         }
+        // The devices must be partitions of this image: the boot manager's any partition (ESP
+        // or system partition), the loader's the partition holding Windows.
+        if !facts.disk_ids.partitions.is_empty() {
+            let win_part = windows_partition(facts);
+            let devices = [
+                (
+                    "{bootmgr} device (element 11000001)",
+                    &b.bootmgr_device,
+                    false,
+                ),
+                ("default entry's device (element 11000001)", &b.device, true),
+                (
+                    "default entry's osdevice (element 21000001)",
+                    &b.osdevice,
+                    true,
+                ),
+            ];
+            for (what, dev, must_be_windows) in devices {
+                let Some(d) = dev
+                    .as_ref()
+                    .filter(|d| matches!(d, DiskLocation::Gpt { .. } | DiskLocation::Mbr { .. }))
+                else {
+                    continue;
+                };
+                let problem = match (facts.disk_ids.find(d), win_part) {
+                    (None, _) => Some(format!(
+                        "{place}: the {what} names {}, which is not a partition of this disk",
+                        d.describe()
+                    )),
+                    (Some(p), Some(wp)) if must_be_windows && p.number != wp.number => {
+                        Some(format!(
+                            "{place}: the {what} names {}, not the Windows {}",
+                            describe_partition(p),
+                            describe_partition(wp)
+                        ))
+                    }
+                    _ => None,
+                };
+                if let Some(msg) = problem {
+                    out.push(
+                        Finding::strongly(msg, fix)
+                            .with_evidence(format!("{place}: {what} = {}", d.describe()))
+                            .with_evidence(disk_evidence(facts)),
+                    );
+                }
+            }
+        }
         let mut detail = format!(
             "{place}: default {default}{}",
             b.description
@@ -178,6 +231,43 @@ mod tests {
             &[StronglyRecommended],
         );
         assert!(x[0].message.contains("no BCD store"));
+    }
+
+    #[test]
+    fn devices_must_be_partitions_of_this_disk() {
+        let mut f = good_windows();
+        let b = &mut win_mut(&mut f).bcd[0];
+        b.osdevice = Some(DiskLocation::Gpt {
+            partition_guid: "deadbeef-0000-4000-8000-000000000001".into(),
+            disk_guid: Some("5c3e1a2b-6d4f-4e8a-9b0c-1d2e3f405162".into()),
+        });
+        // The loader's device on the ESP: a partition of this disk, but not Windows'.
+        b.device = b.bootmgr_device.clone();
+        let x = crate::testutil::findings(
+            &Bcd.run(&f, &TargetProfile::alibaba()),
+            &[StronglyRecommended, StronglyRecommended],
+        );
+        assert!(x[0].message.contains(
+            "device (element 11000001) names partition 1 (0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9), not the Windows partition 2"
+        ), "{}", x[0].message);
+        assert!(x[1].message.contains(
+            "osdevice (element 21000001) names gpt partition deadbeef-0000-4000-8000-000000000001 on disk 5c3e1a2b-6d4f-4e8a-9b0c-1d2e3f405162, which is not a partition of this disk"
+        ), "{}", x[1].message);
+        assert!(x[1].evidence[1].starts_with("this image: gpt disk 5c3e1a2b"));
+        // A partition GUID of this disk on another disk GUID is another disk.
+        let mut f = good_windows();
+        win_mut(&mut f).bcd[0].bootmgr_device = Some(DiskLocation::Gpt {
+            partition_guid: "0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9".into(),
+            disk_guid: Some("00000000-1111-4222-8333-444444444444".into()),
+        });
+        let x = crate::testutil::findings(
+            &Bcd.run(&f, &TargetProfile::alibaba()),
+            &[StronglyRecommended],
+        );
+        assert!(x[0].message.contains("{bootmgr} device"));
+        // Unknown partition identifiers: no claim.
+        f.disk_ids = Default::default();
+        assert_pass(&Bcd.run(&f, &TargetProfile::alibaba()));
     }
 
     #[test]

@@ -1,11 +1,10 @@
-//! `windows.disk` (GUESTOS.Disk): no residual filter drivers on storage device classes, and new
-//! disks come online.
+//! `windows.disk` (GUESTOS.Disk): no residual filter drivers on storage device classes.
 //!
 //! Rule from checks.md §3 `disk_class_filters` (Alibaba: clear residual drivers; virt-v2v removes
 //! the `prl_strg` LowerFilter): every `UpperFilters`/`LowerFilters` name of the disk, SCSI
 //! adapter, IDE controller and volume classes must be an existing service whose driver file
-//! exists, else the storage stack fails to start (STOP 0x7B); and `san_policy`
-//! (`Services\partmgr\Parameters\SanPolicy`, 1 = OnlineAll; Azure sets it). Our own code.
+//! exists, else the storage stack fails to start (STOP 0x7B). The SAN policy (new disks online)
+//! is `windows.san-policy`. Our own code.
 
 use super::windows_platform::{ccs, need_hive, windows};
 use crate::facts::Facts;
@@ -14,33 +13,27 @@ use crate::verdict::{Applicability, Check, CheckMeta, Finding, Verdict};
 
 /// Storage classes whose filters are boot critical.
 const STORAGE_CLASSES: &[&str] = &["disk", "scsi_adapter", "hdc", "volume"];
-/// `SanPolicy` value 1: every new disk online.
-const SAN_ONLINE_ALL: u32 = 1;
 
 static META: CheckMeta = CheckMeta {
     id: "windows.disk",
     alibaba_item: Some("GUESTOS.Disk"),
-    title: "Storage class filter drivers and SAN policy",
+    title: "Storage class filter drivers",
     applies_to: Applicability::Windows,
     inputs: &[
         r"SYSTEM\ControlSet00n\Control\Class\{4d36e967-…} (disk), {4d36e97b-…} (SCSI adapter), {4d36e96a-…} (IDE), {71a27cdd-…} (volume), {4d36e972-…} (net): UpperFilters, LowerFilters",
         r"SYSTEM\ControlSet00n\Services\<filter>: ImagePath and its file",
-        r"SYSTEM\ControlSet00n\Services\partmgr\Parameters: SanPolicy",
     ],
     remedy: "Remove the residual filter names from the class's UpperFilters/LowerFilters (keep \
-partmgr) or reinstall the software that owns them; set the SAN policy to OnlineAll (diskpart: \
-san policy=onlineall).",
+partmgr) or reinstall the software that owns them.",
     references: &[
         "Alibaba image check: GUESTOS.Disk (residual drivers)",
         "virt-v2v convert/convert_windows.ml (disable_prl_drivers)",
-        "Azure: prepare a Windows VHD (san policy=onlineall)",
-        "checks.md §3 disk_class_filters, san_policy",
+        "checks.md §3 disk_class_filters",
     ],
     description: "A strongly recommended fix when a disk, SCSI adapter, IDE controller or volume \
 class filter names a service that does not exist or whose driver file is missing (the storage \
-stack does not start: STOP 0x7B); recommended when a network class filter is orphaned, and when \
-the SAN policy is not OnlineAll (added disks stay offline). Not evaluated when the SYSTEM hive \
-cannot be read.",
+stack does not start: STOP 0x7B); recommended when a network class filter is orphaned. Not \
+evaluated when the SYSTEM hive cannot be read.",
 };
 
 /// The check.
@@ -102,36 +95,7 @@ impl Check for Disk {
                 }
             }
         }
-        if let Some(p) = w.san_policy.filter(|p| *p != SAN_ONLINE_ALL) {
-            let name = match p {
-                2 => "OfflineShared",
-                3 => "OfflineAll",
-                4 => "OfflineInternal",
-                _ => "unknown",
-            };
-            out.push(
-                Finding::recommended(
-                    format!(
-                        "SAN policy is {p} ({name}): disks attached to the instance later stay \
-                         offline until brought online by hand"
-                    ),
-                    "Set the SAN policy to OnlineAll (diskpart: san policy=onlineall) before \
-                     exporting.",
-                )
-                .with_evidence(format!(
-                    r"{}\Services\partmgr\Parameters\SanPolicy = {p}",
-                    ccs(w)
-                )),
-            );
-        }
-        Verdict::from_findings(
-            out,
-            Some(format!(
-                "{seen} class filters resolved; SAN policy {}",
-                w.san_policy
-                    .map_or("not set (default)".to_string(), |p| p.to_string())
-            )),
-        )
+        Verdict::from_findings(out, Some(format!("{seen} class filters resolved")))
     }
 }
 
@@ -146,12 +110,12 @@ mod tests {
     fn good_passes() {
         assert_eq!(
             assert_pass(&Disk.run(&good_windows(), &TargetProfile::alibaba())).unwrap(),
-            "1 class filters resolved; SAN policy 1"
+            "1 class filters resolved"
         );
     }
 
     #[test]
-    fn orphaned_filters_and_san_policy() {
+    fn orphaned_filters() {
         let mut f = good_windows();
         let w = win_mut(&mut f);
         w.class_filters[0].upper.push(FilterRef {
@@ -164,10 +128,11 @@ mod tests {
             service_exists: false,
             image_exists: None,
         });
+        // The SAN policy is windows.san-policy's.
         w.san_policy = Some(2);
         let x = findings(
             &Disk.run(&f, &TargetProfile::alibaba()),
-            &[StronglyRecommended, StronglyRecommended, Recommended],
+            &[StronglyRecommended, StronglyRecommended],
         );
         assert!(x[0]
             .message
@@ -177,7 +142,6 @@ mod tests {
             .message
             .contains(r"has no service SYSTEM\ControlSet001\Services\prl_strg"));
         assert!(x[1].evidence[0].contains(r"{4d36e97b-e325-11ce-bfc1-08002be10318}\LowerFilters"));
-        assert!(x[2].message.contains("OfflineShared"));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Facts from files of the system volume: architecture (PE header of `ntoskrnl.exe`/`cmd.exe`),
 //! loader files, `pending.xml`, page and hibernation files (signature per ntfs-3g's hibernation
-//! check and virt-v2v: `hibr`/`HIBR`/`wake`), `State.ini`, cloud drivers and their
+//! check and virt-v2v: `hibr`/`HIBR`/`wake`), `State.ini`, `desktop.ini` in the users' desktop
+//! folders, cloud drivers and their
 //! DriverStore packages (virt-v2v `windows_virtio.ml` paths).
 
 use super::ini;
 use super::paths::SystemRoot;
 use super::pe;
-use super::{WinDriver, WindowsFacts, MAX_LIST};
+use super::{DesktopFacts, DesktopFolder, WinDriver, WindowsFacts, MAX_LIST};
 use imgcheck_core::Limits;
 use imgcheck_fs::{FileType, GuestFs};
 
@@ -121,6 +122,8 @@ pub(super) fn read(os: &dyn GuestFs, root: &SystemRoot, limits: &Limits, f: &mut
         }
     }
 
+    f.desktop = desktop_folders(os, f);
+
     // DriverStore packages of the cloud drivers.
     let repo = format!("{sys32}/DriverStore/FileRepository");
     let entries = match os.read_dir(&repo) {
@@ -170,4 +173,47 @@ pub(super) fn read(os: &dyn GuestFs, root: &SystemRoot, limits: &Limits, f: &mut
         };
         f.drivers.insert(name.to_string(), d);
     }
+}
+
+/// `\Users\<profile>\Desktop` folders and their `desktop.ini` (case-insensitive lookups).
+/// `None` when `\Users` exists but cannot be listed.
+fn desktop_folders(os: &dyn GuestFs, f: &mut WindowsFacts) -> Option<DesktopFacts> {
+    let entries = match os.read_dir("/Users") {
+        Ok(e) => e,
+        Err(e) if e.kind() == imgcheck_core::ErrorKind::NotFound => {
+            return Some(DesktopFacts::default());
+        }
+        Err(e) => {
+            f.problems
+                .push(format!("/Users: {}", imgcheck_core::error_chain(&e)));
+            return None;
+        }
+    };
+    let mut out = DesktopFacts::default();
+    // Junctions such as "All Users" and "Default User" are not directories here: skipped.
+    for e in entries.iter().filter(|e| e.file_type == FileType::Dir) {
+        if e.name == "." || e.name == ".." {
+            continue;
+        }
+        let dir = format!("/Users/{}/Desktop", e.name);
+        if !os
+            .metadata(&dir)
+            .is_ok_and(|m| m.file_type == FileType::Dir)
+        {
+            continue;
+        }
+        if e.name.eq_ignore_ascii_case("Public") {
+            out.public_desktop_present = true;
+        }
+        if out.folders.len() >= MAX_LIST {
+            break;
+        }
+        let desktop_ini = meta_file(os, &format!("{dir}/desktop.ini")).is_some();
+        out.folders.push(DesktopFolder {
+            path: dir,
+            desktop_ini,
+        });
+    }
+    out.folders.sort_by_key(|d| d.path.to_lowercase());
+    Some(out)
 }

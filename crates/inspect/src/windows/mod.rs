@@ -363,6 +363,71 @@ pub struct BcdFacts {
     pub device: Option<DiskLocation>,
     /// OS device (21000001).
     pub osdevice: Option<DiskLocation>,
+    /// `{bootmgr}` element 16000020 (BcdLibraryBoolean_EmsEnabled, `bcdedit /bootems`).
+    #[serde(default)]
+    pub bootmgr_ems: Option<bool>,
+    /// Default object element 260000b0 (BcdOSLoaderBoolean_EmsEnabled, `bcdedit /ems`).
+    #[serde(default)]
+    pub ems: Option<bool>,
+    /// `{emssettings}` element 15000022 (BcdLibraryInteger_EmsPort).
+    #[serde(default)]
+    pub ems_port: Option<u64>,
+    /// `{emssettings}` element 15000023 (BcdLibraryInteger_EmsBaudRate).
+    #[serde(default)]
+    pub ems_baud_rate: Option<u64>,
+}
+
+/// Device installation settings (whether Windows may install drivers for new hardware).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceInstallFacts {
+    /// `Services\DeviceInstall\Parameters\DeviceInstallDisabled` (Windows 7 / 2008 R2 and later).
+    pub device_install_disabled: Option<u32>,
+    /// `Services\PlugPlay\Parameters\DeviceInstallDisabled` (older releases).
+    pub plugplay_install_disabled: Option<u32>,
+    /// Values of the Group Policy key `SOFTWARE\Policies\Microsoft\Windows\DeviceInstall\
+    /// Restrictions` (`DenyUnspecified`, `DenyDeviceClasses`, `DenyDeviceIDs`, …) and the entries
+    /// of its list subkeys (`DenyDeviceClasses\1`), sorted by name.
+    pub restrictions: Vec<RegSetting>,
+}
+
+/// One registry value as `name` and its data as text (numbers in decimal).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegSetting {
+    /// Value name, prefixed with its subkey where it lies below the key read (`DenyDeviceIDs\1`).
+    pub name: String,
+    /// The data as text.
+    pub value: String,
+}
+
+/// A user's (or the public) desktop folder and whether it holds `desktop.ini`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesktopFolder {
+    /// Guest path, e.g. `/Users/Public/Desktop`.
+    pub path: String,
+    /// `desktop.ini` exists in it.
+    pub desktop_ini: bool,
+}
+
+/// Desktop folders under `\Users` (`GUESTOS.DesktopConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesktopFacts {
+    /// `\Users\<profile>\Desktop` directories, sorted by path (at most [`MAX_LIST`]).
+    pub folders: Vec<DesktopFolder>,
+    /// `\Users\Public\Desktop` exists.
+    pub public_desktop_present: bool,
+}
+
+/// A Group Policy object applied to the machine, from `SOFTWARE\Microsoft\Windows\
+/// CurrentVersion\Group Policy\History\<extension>\<n>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpoEntry {
+    /// Client-side extension GUID (the `History` subkey).
+    pub extension: String,
+    /// `DisplayName`.
+    pub display_name: Option<String>,
+    /// `GPOLink`: 0 none, 1 local machine, 2 site, 3 domain, 4 organizational unit.
+    pub link: Option<u32>,
 }
 
 /// What was found of one registry hive.
@@ -455,6 +520,15 @@ pub struct WindowsFacts {
     pub sysprep: SysprepFacts,
     /// `Services\partmgr\Parameters\SanPolicy` (1 OnlineAll, 2 OfflineShared, 3 OfflineAll, 4 OfflineInternal).
     pub san_policy: Option<u32>,
+    /// Device installation settings and policy.
+    #[serde(default)]
+    pub device_install: DeviceInstallFacts,
+    /// Desktop folders; `None` when `\Users` could not be listed.
+    #[serde(default)]
+    pub desktop: Option<DesktopFacts>,
+    /// Group Policy objects applied to the machine (at most [`MAX_LIST`]).
+    #[serde(default)]
+    pub group_policies: Vec<GpoEntry>,
     /// `SoftwareProtectionPlatform\KeyManagementServiceName`.
     pub kms: Option<String>,
     /// `SoftwareProtectionPlatform\KeyManagementServicePort`.
@@ -725,6 +799,34 @@ mod tests {
         ] {
             assert!(joined.contains(needle), "{needle} not in {joined}");
         }
+    }
+
+    /// Desktop folders: `desktop.ini` per profile, profiles without a Desktop
+    /// skipped; no `\Users` at all gives no folders (not "unknown").
+    #[test]
+    fn desktop_folders() {
+        let fs = MemFs::new()
+            .file("/Users/Public/Desktop/desktop.ini", b"\xff\xfe")
+            .dir("/Users/bob/Desktop")
+            .dir("/Users/Default");
+        let f = inspect(&fs, &[], &Limits::default());
+        let d = f.desktop.unwrap();
+        assert!(d.public_desktop_present);
+        assert_eq!(
+            d.folders,
+            vec![
+                DesktopFolder {
+                    path: "/Users/bob/Desktop".into(),
+                    desktop_ini: false
+                },
+                DesktopFolder {
+                    path: "/Users/Public/Desktop".into(),
+                    desktop_ini: true
+                }
+            ]
+        );
+        let f = inspect(&MemFs::new(), &[], &Limits::default());
+        assert_eq!(f.desktop, Some(DesktopFacts::default()));
     }
 
     /// A volume without hives is not a Windows root.

@@ -181,6 +181,26 @@ impl<'h> Reg<'h> {
         }
     }
 
+    /// Every value of `key` (at `path`, for messages) with its decoded data, in stored order;
+    /// values that cannot be decoded are problems and left out.
+    pub fn values(&self, key: &Key<'h>, path: &str) -> Vec<(String, ValueData)> {
+        let list = match key.values() {
+            Ok(v) => v,
+            Err(e) => {
+                self.note(path, &e);
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for v in list {
+            match v.data() {
+                Ok(d) => out.push((v.name(), d)),
+                Err(e) => self.note(&format!("{path}\\{}", v.name()), &e),
+            }
+        }
+        out
+    }
+
     /// `string` of the key at `path`.
     pub fn string_at(&self, path: &str, name: &str) -> Option<String> {
         self.string(&self.key(path)?, name)

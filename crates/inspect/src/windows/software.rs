@@ -1,12 +1,17 @@
 //! Facts of the `SOFTWARE` hive: version, installed programs, update packages, servicing and
-//! sysprep state, KMS; and agent / hypervisor-tool detection from programs and services.
+//! sysprep state, KMS, device installation policy, applied Group Policy objects; and agent /
+//! hypervisor-tool detection from programs and services.
 //!
 //! Keys as documented by libguestfs (`inspect_fs_windows.ml`: version), wazuh's Windows package
 //! collector (CBS `Packages` and `CurrentState`), Packer/Azure sysprep scripts (`ImageState`) and
 //! the public reboot-pending checks (`RebootPending`, `RebootRequired`); see `checks.md` §3.
 
 use super::reg::Reg;
-use super::{Detected, Hotfix, Program, WindowsFacts, MAX_HOTFIXES, MAX_PROGRAMS};
+use super::{
+    Detected, GpoEntry, Hotfix, Program, RegSetting, WindowsFacts, MAX_HOTFIXES, MAX_LIST,
+    MAX_PROGRAMS,
+};
+use imgcheck_regf::ValueData;
 use std::collections::BTreeMap;
 
 const CURRENT_VERSION: &str = "Microsoft\\Windows NT\\CurrentVersion";
@@ -18,6 +23,13 @@ const WU_REBOOT_REQUIRED: &str =
 const SETUP_STATE: &str = "Microsoft\\Windows\\CurrentVersion\\Setup\\State";
 const SPP: &str = "Microsoft\\Windows NT\\CurrentVersion\\SoftwareProtectionPlatform";
 const TS_POLICY: &str = "Policies\\Microsoft\\Windows NT\\Terminal Services";
+/// Group Policy device installation restrictions (Microsoft "Manage Device Installation with
+/// Group Policy": `DenyUnspecified`, `DenyDeviceClasses`, `DenyDeviceIDs`, `DenyInstanceIDs`,
+/// `DenyRemovableDevices`, with their lists in subkeys of the same names).
+const DEVICE_INSTALL_RESTRICTIONS: &str =
+    "Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions";
+/// Group Policy objects applied, per client-side extension (virt-v2v `has_group_policy`).
+const GP_HISTORY: &str = "Microsoft\\Windows\\CurrentVersion\\Group Policy\\History";
 /// CBS `CurrentState` of an installed package.
 pub const CBS_STATE_INSTALLED: u32 = 0x70;
 /// Package keys scanned for KB numbers (real stores hold 5,000–30,000 packages).
@@ -124,7 +136,74 @@ pub(super) fn read(r: &Reg<'_>, f: &mut WindowsFacts) -> Option<String> {
             .and_then(|d| d.as_string().or_else(|| d.as_u64().map(|n| n.to_string())));
     }
     f.rdp.policy_deny_ts_connections = r.dword_at(TS_POLICY, "fDenyTSConnections");
+    device_install_policy(r, f);
+    group_policies(r, f);
     system_root
+}
+
+/// A value's data as text: numbers in decimal, strings as stored, lists joined with `; `.
+fn value_text(d: &ValueData) -> String {
+    if let Some(n) = d.as_u64() {
+        return n.to_string();
+    }
+    if let Some(s) = d.as_string() {
+        return s;
+    }
+    match d {
+        ValueData::MultiString(v) => v.join("; "),
+        ValueData::Binary(b) | ValueData::Other { bytes: b, .. } => format!("{} bytes", b.len()),
+        _ => String::new(),
+    }
+}
+
+fn device_install_policy(r: &Reg<'_>, f: &mut WindowsFacts) {
+    let Some(k) = r.key(DEVICE_INSTALL_RESTRICTIONS) else {
+        return;
+    };
+    let mut out: Vec<RegSetting> = r
+        .values(&k, DEVICE_INSTALL_RESTRICTIONS)
+        .iter()
+        .map(|(name, d)| RegSetting {
+            name: name.clone(),
+            value: value_text(d),
+        })
+        .collect();
+    for sub in r.subkeys(&k, DEVICE_INSTALL_RESTRICTIONS) {
+        let sub_name = sub.name();
+        let path = format!("{DEVICE_INSTALL_RESTRICTIONS}\\{sub_name}");
+        for (name, d) in r.values(&sub, &path) {
+            if out.len() >= MAX_LIST {
+                break;
+            }
+            out.push(RegSetting {
+                name: format!("{sub_name}\\{name}"),
+                value: value_text(&d),
+            });
+        }
+    }
+    out.truncate(MAX_LIST);
+    out.sort_by_key(|a| a.name.to_lowercase());
+    f.device_install.restrictions = out;
+}
+
+fn group_policies(r: &Reg<'_>, f: &mut WindowsFacts) {
+    let Some(h) = r.key(GP_HISTORY) else { return };
+    let mut out = Vec::new();
+    'ext: for ext in r.subkeys(&h, GP_HISTORY) {
+        let ext_name = ext.name();
+        let path = format!("{GP_HISTORY}\\{ext_name}");
+        for gpo in r.subkeys(&ext, &path) {
+            if out.len() >= MAX_LIST {
+                break 'ext;
+            }
+            out.push(GpoEntry {
+                extension: ext_name.clone(),
+                display_name: r.string(&gpo, "DisplayName"),
+                link: r.dword(&gpo, "GPOLink"),
+            });
+        }
+    }
+    f.group_policies = out;
 }
 
 /// `KB5005039` from `Package_for_KB5005039~31bf3856ad364e35~amd64~~20348.230.1.1` (also

@@ -1,7 +1,7 @@
 //! Facts of the `SYSTEM` hive: the current control set and, in it, services and drivers,
 //! device class filters, the critical device database, RDP, firewall, TCP/IP interfaces, time
-//! zone, paging, power, pending renames, crash dumps, SAN policy and Xen remnants; plus
-//! `MountedDevices` drive letters.
+//! zone, paging, power, pending renames, crash dumps, SAN policy, device installation and Xen
+//! remnants; plus `MountedDevices` drive letters.
 //!
 //! Key locations: `checks.md` §3 (with libguestfs `get_current_control_set`, virt-v2v
 //! `convert_windows.ml`/`windows_virtio.ml`, Microsoft's "Services Registry Tree" page for the
@@ -275,6 +275,14 @@ pub(super) fn read(r: &Reg<'_>, os: &dyn GuestFs, root: &SystemRoot, f: &mut Win
         f.crash_dump.nmi_crash_dump = r.dword(&k, "NMICrashDump");
     }
     f.san_policy = r.dword_at(&p("Services\\partmgr\\Parameters"), "SanPolicy");
+    f.device_install.device_install_disabled = r.dword_at(
+        &p("Services\\DeviceInstall\\Parameters"),
+        "DeviceInstallDisabled",
+    );
+    f.device_install.plugplay_install_disabled = r.dword_at(
+        &p("Services\\PlugPlay\\Parameters"),
+        "DeviceInstallDisabled",
+    );
 
     // Xen services and XenPCI's hidden devices.
     for s in &f.services {
