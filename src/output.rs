@@ -1,5 +1,30 @@
 //! Small output helpers shared by the commands.
 
+/// `println!` for command output that ends the process quietly (status 0) when stdout is a
+/// closed pipe, as in `imgcheck checks | head`, instead of panicking like `println!` does.
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// Write one line of command output to stdout; see [`outln`].
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("imgcheck: cannot write the output: {e}");
+        std::process::exit(2);
+    }
+}
+
 /// Render an `anyhow` error with its whole chain: `outer: inner: innermost`.
 pub fn error_chain(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

@@ -8,6 +8,14 @@
 //!
 //! Needs `chromium`: under CI its absence fails the test; elsewhere the test says SKIPPED.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod common;
 
 use common::{imgcheck, repo_root, require_tools, tool_path};

@@ -1,6 +1,13 @@
 //! `export`, `ls` and `cat` through LVM: logical volumes are volumes named `VG/LV`, exported byte
 //! for byte as the fixture script recorded them; unreadable LVs are refused with the reason.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::{gunzip_into, imgcheck, read_json, repo_root, sha256_file};

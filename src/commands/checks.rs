@@ -1,16 +1,17 @@
 //! `imgcheck checks`: the check catalogue (ids, Alibaba items, titles, applicability).
 
 use imgcheck_checks::REGISTRY;
+use crate::output::outln;
 
 /// Run the command.
 pub fn run(as_json: bool) -> anyhow::Result<u8> {
     if as_json {
         let metas: Vec<_> = REGISTRY.iter().map(|c| c.meta()).collect();
-        println!("{}", serde_json::to_string_pretty(&metas)?);
+        outln!("{}", serde_json::to_string_pretty(&metas)?);
     } else {
         for c in REGISTRY {
             let m = c.meta();
-            println!(
+            outln!(
                 "{:<28} {:<28} {}",
                 m.id,
                 m.alibaba_item.unwrap_or("-"),

@@ -86,7 +86,7 @@ fn stacked_volume(args: &ImageArgs, spec: &str) -> anyhow::Result<Arc<dyn BlockS
         bail!("no volume {spec:?} (volumes: {})", listed());
     };
     if let Some(e) = &v.error {
-        if v.source.len() == 0 {
+        if v.source.is_empty() {
             bail!("volume {spec}: {e}");
         }
     }

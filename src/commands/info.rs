@@ -6,6 +6,7 @@ use imgcheck_container::{ImageFacts, VirtualDisk};
 use imgcheck_core::Anomaly;
 use imgcheck_volume::{Partition, PartitionTable};
 use serde_json::{json, Value};
+use crate::output::outln;
 
 /// Run the command.
 pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
@@ -17,7 +18,7 @@ pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
     };
     if as_json {
         let v = to_json(args, &disk, table.as_ref(), table_err.as_deref());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_text(args, &disk, table.as_ref(), table_err.as_deref());
     }
@@ -90,26 +91,26 @@ fn print_text(
     table_err: Option<&str>,
 ) {
     let f = &disk.facts;
-    println!("image: {}", escape_text(&args.image.display().to_string()));
-    println!("format: {}", format_line(f));
-    println!(
+    outln!("image: {}", escape_text(&args.image.display().to_string()));
+    outln!("format: {}", format_line(f));
+    outln!(
         "virtual size: {} ({} bytes)",
         human_size(f.virtual_size),
         f.virtual_size
     );
-    println!(
+    outln!(
         "file size: {} ({} bytes)",
         human_size(f.file_size),
         f.file_size
     );
     if let Some(a) = f.allocated_bytes {
-        println!("allocated: {} ({} bytes)", human_size(a), a);
+        outln!("allocated: {} ({} bytes)", human_size(a), a);
     }
     if let Some(c) = f.cluster_size {
-        println!("cluster size: {c}");
+        outln!("cluster size: {c}");
     }
     if let Some(c) = &f.compression {
-        println!("compression: {c}");
+        outln!("compression: {c}");
     }
     if let Some(b) = &f.backing {
         let fmt = b
@@ -122,19 +123,19 @@ fn print_text(
         } else {
             "not followed (use --follow-backing)"
         };
-        println!("backing file: {}{fmt}, {how}", escape_text(&b.reference));
+        outln!("backing file: {}{fmt}, {how}", escape_text(&b.reference));
     }
-    println!(
+    outln!(
         "dirty: {}   corrupt: {}",
         if f.dirty { "yes" } else { "no" },
         if f.corrupt { "yes" } else { "no" }
     );
     for (k, v) in &f.details {
-        println!("{k}: {}", escape_text(v));
+        outln!("{k}: {}", escape_text(v));
     }
     match table {
         Some(t) => print_table(t),
-        None => println!("partition table: unreadable"),
+        None => outln!("partition table: unreadable"),
     }
     let mut all: Vec<String> = disk.anomalies.iter().map(ToString::to_string).collect();
     if let Some(t) = table {
@@ -144,9 +145,9 @@ fn print_text(
         all.push(format!("volume: partition table: {e}"));
     }
     if !all.is_empty() {
-        println!("anomalies ({}):", all.len());
+        outln!("anomalies ({}):", all.len());
         for a in all {
-            println!("  - {}", escape_text(&a));
+            outln!("  - {}", escape_text(&a));
         }
     }
 }
@@ -181,12 +182,12 @@ fn print_table(t: &PartitionTable) {
     if t.hybrid_mbr {
         print!(", hybrid MBR");
     }
-    println!();
+    outln!();
     if t.partitions.is_empty() {
-        println!("  (no partitions: the whole disk is one volume)");
+        outln!("  (no partitions: the whole disk is one volume)");
         return;
     }
-    println!(
+    outln!(
         "  {:>3}  {:>14}  {:>14}  {:>10}  {:<30}  name",
         "#", "start", "end", "size", "type"
     );
@@ -200,7 +201,7 @@ fn print_table(t: &PartitionTable) {
         if p.bootable {
             name.push_str(if name.is_empty() { "[boot]" } else { " [boot]" });
         }
-        println!(
+        outln!(
             "  {:>3}  {:>14}  {:>14}  {:>10}  {:<30}  {}",
             p.number,
             p.start,

@@ -8,6 +8,7 @@ use crate::ImageArgs;
 use imgcheck_checks::facts::VolumeContent;
 use imgcheck_inspect::Resolution;
 use serde_json::{json, Value};
+use crate::output::outln;
 
 /// Run the command.
 pub fn run(args: &ImageArgs, as_json: bool, stats: bool) -> anyhow::Result<u8> {
@@ -16,7 +17,7 @@ pub fn run(args: &ImageArgs, as_json: bool, stats: bool) -> anyhow::Result<u8> {
     let rendering = std::time::Instant::now();
     let v = to_json(&a);
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_text(&a);
     }
@@ -76,13 +77,13 @@ pub fn to_json(a: &Analysis) -> Value {
 }
 
 fn print_text(a: &Analysis) {
-    println!(
+    outln!(
         "image: {} ({}), {}",
         a.facts.image.format,
         a.facts.image.subformat.as_deref().unwrap_or("-"),
         human_size(a.facts.image.virtual_size)
     );
-    println!("volumes:");
+    outln!("volumes:");
     for v in &a.facts.volumes {
         let what = match &v.content {
             VolumeContent::Filesystem(f) => format!(
@@ -107,12 +108,12 @@ fn print_text(a: &Analysis) {
             .as_deref()
             .map(|e| format!(" — {}", escape_text(e)))
             .unwrap_or_default();
-        println!("  {:>5}  {:>10}  {what}{err}", v.id, human_size(v.size));
+        outln!("  {:>5}  {:>10}  {what}{err}", v.id, human_size(v.size));
     }
     match &a.guest {
         None if a.windows.is_some() => {
             if let Some((vol, w)) = &a.windows {
-                println!(
+                outln!(
                     "guest: windows, {} (build {}{}), arch {}, hostname {}, volume {vol}",
                     escape_text(w.product_name.as_deref().unwrap_or("unknown product")),
                     w.build.as_deref().unwrap_or("?"),
@@ -121,13 +122,13 @@ fn print_text(a: &Analysis) {
                     escape_text(w.hostname.as_deref().unwrap_or("-"))
                 );
                 for p in &w.problems {
-                    println!("  problem: {}", escape_text(p));
+                    outln!("  problem: {}", escape_text(p));
                 }
             }
         }
-        None => println!("guest: no operating system root found"),
+        None => outln!("guest: no operating system root found"),
         Some((asm, l)) => {
-            println!(
+            outln!(
                 "guest: linux, {} ({} {}), arch {}, hostname {}",
                 escape_text(l.pretty_name.as_deref().unwrap_or("unknown distribution")),
                 l.distro.as_deref().unwrap_or("?"),
@@ -135,14 +136,14 @@ fn print_text(a: &Analysis) {
                 l.arch.as_deref().unwrap_or("unknown"),
                 escape_text(l.hostname.as_deref().unwrap_or("-"))
             );
-            println!("  root: volume {}", asm.root_volume);
+            outln!("  root: volume {}", asm.root_volume);
             for m in &asm.mounts {
                 let res = match &m.resolution {
                     Resolution::Resolved { volume } => format!("volume {volume}"),
                     Resolution::Unresolved { reason } => format!("UNRESOLVED: {reason}"),
                     Resolution::NotADevice => "not a device".to_string(),
                 };
-                println!(
+                outln!(
                     "  fstab line {}: {} on {} ({}) -> {}",
                     m.entry.line,
                     escape_text(&m.entry.spec_raw),
@@ -152,7 +153,7 @@ fn print_text(a: &Analysis) {
                 );
             }
             for k in &l.kernels {
-                println!(
+                outln!(
                     "  kernel {}: initrd {}, modules {}",
                     escape_text(&k.version),
                     k.initrd.as_deref().unwrap_or("MISSING"),
@@ -162,9 +163,9 @@ fn print_text(a: &Analysis) {
         }
     }
     if !a.facts.anomalies.is_empty() {
-        println!("anomalies ({}):", a.facts.anomalies.len());
+        outln!("anomalies ({}):", a.facts.anomalies.len());
         for an in &a.facts.anomalies {
-            println!("  - {}", escape_text(&an.to_string()));
+            outln!("  - {}", escape_text(&an.to_string()));
         }
     }
 }

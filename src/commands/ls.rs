@@ -5,6 +5,7 @@ use crate::output::escape_text;
 use crate::ImageArgs;
 use imgcheck_fs::{FileType, Metadata};
 use serde_json::{json, Value};
+use crate::output::outln;
 
 /// Options of `ls`.
 pub struct LsOptions<'a> {
@@ -95,7 +96,7 @@ pub fn run(args: &ImageArgs, o: &LsOptions<'_>) -> anyhow::Result<u8> {
             }
         };
         if o.recursive && !o.json {
-            println!("{}:", escape_text(&dir));
+            outln!("{}:", escape_text(&dir));
         }
         let mut subdirs = Vec::new();
         for e in entries {
@@ -114,13 +115,13 @@ pub fn run(args: &ImageArgs, o: &LsOptions<'_>) -> anyhow::Result<u8> {
             }
         }
         if o.recursive && !o.json {
-            println!();
+            outln!();
         }
         // Depth-first, in name order.
         queue.extend(subdirs.into_iter().rev());
     }
     if o.json {
-        println!("{}", serde_json::to_string_pretty(&json_out)?);
+        outln!("{}", serde_json::to_string_pretty(&json_out)?);
     }
     Ok(if errors > 0 { crate::EXIT_ERROR } else { 0 })
 }
@@ -164,13 +165,13 @@ fn emit(
             _ => format!("{:>5} {:>5}", "-", "-"),
         };
         let mtime = m.mtime.map(format_time).unwrap_or_else(|| "-".repeat(19));
-        println!(
+        outln!(
             "{} {owner} {:>10} {mtime} {shown}{arrow}",
             mode_string(m),
             m.size
         );
     } else {
-        println!("{shown}{arrow}");
+        outln!("{shown}{arrow}");
     }
 }
 

@@ -9,6 +9,7 @@ use imgcheck_report::exit_status;
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use crate::output::outln;
 
 /// Files examined in one scan at most.
 const MAX_FILES: usize = 100_000;
@@ -88,7 +89,7 @@ pub fn run(dir: &Path, o: &ScanOptions<'_>) -> anyhow::Result<u8> {
                         json!({"path": f.display().to_string(), "exit_status": code, "summary": s}),
                     );
                 } else {
-                    println!(
+                    outln!(
                         "{:<50} strongly recommended {:>3}  recommended {:>3}  no risk {:>3}  not evaluated {:>3}",
                         escape_text(&f.display().to_string()),
                         s.strongly_recommended,
@@ -104,7 +105,7 @@ pub fn run(dir: &Path, o: &ScanOptions<'_>) -> anyhow::Result<u8> {
                 if as_json {
                     rows.push(json!({"path": f.display().to_string(), "exit_status": crate::EXIT_ERROR, "error": msg}));
                 } else {
-                    println!(
+                    outln!(
                         "{:<50} error: {}",
                         escape_text(&f.display().to_string()),
                         escape_text(&msg)
@@ -114,7 +115,7 @@ pub fn run(dir: &Path, o: &ScanOptions<'_>) -> anyhow::Result<u8> {
         }
     }
     if as_json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"images": rows}))?
         );

@@ -58,7 +58,7 @@ fn compressed_files_read_back_exactly() {
             compressed += 1;
         }
         let data = fs.read(path, u64::MAX).unwrap();
-        assert_eq!(data.len() as u64, size, "{path}");
+        assert_eq!(u64::try_from(data.len()).unwrap(), size, "{path}");
         let sum = sha256(&data);
         assert_eq!(sum, f["sha256"].as_str().unwrap(), "{path}: source bytes");
         assert_eq!(
