@@ -178,9 +178,9 @@ impl FileType {
 /// Per-file flags. Which ones a filesystem can set is noted on each.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FileFlags {
-    /// Immutable: ext `i_flags` 0x10, XFS `di_flags` 0x8, Btrfs inode flag 1<<9.
+    /// Immutable: ext `i_flags` 0x10, XFS `di_flags` 0x8, Btrfs inode flag 0x40.
     pub immutable: bool,
-    /// Append-only: ext `i_flags` 0x20, XFS `di_flags` 0x10, Btrfs inode flag 1<<10.
+    /// Append-only: ext `i_flags` 0x20, XFS `di_flags` 0x10, Btrfs inode flag 0x80.
     pub append_only: bool,
     /// FAT/NTFS read-only attribute.
     pub read_only: bool,

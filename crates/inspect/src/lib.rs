@@ -36,8 +36,9 @@ pub mod windows;
 pub mod yaml;
 
 pub use assemble::{
-    assemble, find_linux_roots, is_linux_root, kernel_name_partition, resolve_entry, Assembly,
-    MountEntry, Resolution, VolumeDesc, NETWORK_FS,
+    assemble, assemble_root, find_linux_root_subvols, find_linux_roots, is_linux_root,
+    kernel_name_partition, resolve_entry, subvol_sel, Assembly, LinuxRoot, MountEntry, Resolution,
+    VolumeDesc, NETWORK_FS,
 };
 pub use error::InspectError;
 pub use view::{is_not_found, GuestView, Mount};
