@@ -1,6 +1,8 @@
 //! Golden check reports of the bundled sample and the phony Linux guests:
 //! `imgcheck check --format json` of `testdata/sample/sample.qcow2` and
 //! `testdata/linux-guests/linux-{good,bad1,bad2}.qcow2` (built by scripts/make-linux-guests.sh)
+//! and `testdata/rhel-guest/rhel9.qcow2` (Rocky Linux 9.4, root on XFS on LVM, BLS entries;
+//! built by scripts/make-rhel-guest.sh)
 //! equals `testdata/golden/<name>.json`; every defect planted in a bad guest is reported by its
 //! check with the expected severity (so re-blessing cannot silently drop one), and the good guest
 //! and the sample have no strongly recommended finding. `IMGCHECK_BLESS=1` rewrites the goldens
@@ -214,4 +216,72 @@ fn linux_bad2_report() {
     assert_finding(&v, "linux.rtc-time-mode", ro, "LOCAL");
     assert_finding(&v, "linux.cloud-init", ro, "cloud-init is not installed");
     assert_finding(&v, "linux.qemu-guest-agent", ro, "/usr/bin/qemu-ga");
+}
+
+/// The Rocky Linux 9 cloud guest: root on XFS on LVM (`rl/root`), /boot on XFS, BLS entries with
+/// the default chosen by grubenv's `saved_entry`, a dracut initramfs, NetworkManager DHCP. Its
+/// only concerns are the ones a stock Rocky cloud image has: SELinux enforcing and
+/// qemu-guest-agent installed (both recommended), no nvme_core.io_timeout.
+#[test]
+fn rhel9_report() {
+    let v = report("rhel9", "testdata/rhel-guest/rhel9.qcow2");
+    assert_no_strongly_recommended(&v);
+    let ro = "recommended";
+    assert_finding(
+        &v,
+        "linux.selinux",
+        ro,
+        "SELINUX=enforcing in /etc/selinux/config line 7",
+    );
+    assert_finding(&v, "linux.qemu-guest-agent", ro, "/usr/bin/qemu-ga");
+    assert_finding(&v, "linux.nvme", ro, "has no nvme_core.io_timeout");
+    for id in [
+        "linux.platform",
+        "linux.os-version",
+        "linux.architecture",
+        "linux.kernel-version",
+        "linux.kernel-initrd",
+        "linux.virtio",
+        "linux.initramfs-drivers",
+        "linux.grub",
+        "linux.fstab",
+        "disk.root-single-disk",
+        "linux.dhcp",
+        "linux.persistent-net",
+        "linux.rtc-time-mode",
+        "linux.cloud-init",
+        "linux.shadow-writable",
+        "linux.root-account",
+        "linux.ssh",
+        "linux.serial-console",
+        "linux.generalization",
+        "boot.boot-mode",
+        "boot.uefi-fallback",
+        "fs.supported",
+        "fs.clean-state",
+    ] {
+        assert_eq!(
+            result(&v, id)["status"],
+            "no_risk",
+            "{id}: {:#}",
+            result(&v, id)
+        );
+    }
+    let kv = "5.14.0-427.13.1.el9_4.x86_64";
+    let entry = format!("/boot/loader/entries/4f0c1e8b2d3a4c5e9f6a7b8c9d0e1f2a-{kv}.conf");
+    assert_eq!(
+        result(&v, "linux.kernel-version")["detail"],
+        format!(
+            "{kv} (/boot/vmlinuz-{kv}; default entry \"Rocky Linux ({kv}) 9.4 (Blue Onyx)\" in \
+             {entry} line 1)"
+        )
+    );
+    assert!(
+        result(&v, "linux.grub")["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("root=/dev/mapper/rl-root"),
+        "{:#}",
+        result(&v, "linux.grub")
+    );
 }

@@ -16,6 +16,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("sample", "testdata/sample/sample.qcow2"),
     ("windows-good", "testdata/windows/windows-good.qcow2"),
     ("windows-bad", "testdata/windows/windows-bad.qcow2"),
+    ("rhel9", "testdata/rhel-guest/rhel9.qcow2"),
 ];
 
 fn root() -> PathBuf {

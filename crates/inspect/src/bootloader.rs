@@ -560,7 +560,9 @@ pub fn parse_bls(
                     e.version = version_from_kernel(v);
                 }
             }
-            "initrd" => e.initrd.extend(v.split_whitespace().map(|p| ctx.guest(p))),
+            "initrd" => e
+                .initrd
+                .extend(expand(v, env).split_whitespace().map(|p| ctx.guest(p))),
             "options" => {
                 let o = expand(v, env);
                 e.cmdline = if e.cmdline.is_empty() {
