@@ -7,9 +7,10 @@
 //! header, name and data each padded to 4 bytes, `TRAILER!!!` ends an archive), and the magic
 //! numbers of `lib/decompress.c`. Own code because the walk must follow the kernel's rules
 //! (early-microcode archive first, then the compressed main archive) with bounded memory;
-//! decompression is delegated to pure-Rust crates: `flate2` (gzip), `lzma-rust2` (xz, lzma),
-//! `ruzstd` (zstd), `lz4_flex` (lz4 frame; the kernel's legacy lz4 framing is parsed here and
-//! its blocks handed to `lz4_flex`), `bzip2-rs` (bzip2).
+//! decompression is delegated to crates: `flate2` (gzip), `lzma-rust2` (xz, lzma), `zstd`
+//! (libzstd; Debian's default initramfs compression — ruzstd took 1.0 s of a 1.04 s check on a
+//! real 13 MiB Debian 12 initramfs, libzstd 0.18 s), `lz4_flex` (lz4 frame; the kernel's legacy
+//! lz4 framing is parsed here and its blocks handed to `lz4_flex`), `bzip2-rs` (bzip2).
 //!
 //! Nothing is extracted: the walker is a push state machine fed by the decompressors, keeping
 //! only names. cpio sizes are never trusted beyond the data present; total decompressed bytes
@@ -51,8 +52,8 @@ const LZ4_FRAME_MAGIC: &[u8] = &[0x04, 0x22, 0x4d, 0x18];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 /// Uncompressed size of one lz4 legacy block (`lib/decompress_unlz4.c`: 8 MiB).
 const LZ4_LEGACY_BLOCK: usize = 8 << 20;
-/// Largest zstd window accepted (the kernel's initramfs zstd uses at most 128 MiB windows).
-const ZSTD_MAX_WINDOW: u64 = 128 << 20;
+/// Largest zstd window accepted, log2 (128 MiB: the kernel's initramfs zstd uses at most that).
+const ZSTD_MAX_WINDOW_LOG: u32 = 27;
 /// Memory the xz/lzma decoders may use, in KiB (dictionaries of real initramfs are ≤ 64 MiB).
 const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 
@@ -409,15 +410,14 @@ fn decompress(c: Compression, input: &[u8], w: &mut Walker) -> Result<usize, Str
             let mut d = flate2::bufread::GzDecoder::new(&mut r);
             io::copy(&mut d, &mut w.sink()).map(drop)
         }
-        Compression::Zstd => {
-            match ruzstd::decoding::StreamingDecoder::new_with_max_window_size(
-                &mut r,
-                ZSTD_MAX_WINDOW,
-            ) {
-                Ok(mut d) => io::copy(&mut d, &mut w.sink()).map(drop),
-                Err(e) => Err(io::Error::other(format!("invalid zstd frame header: {e}"))),
-            }
-        }
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut r)
+            .and_then(|mut d| d.window_log_max(ZSTD_MAX_WINDOW_LOG).map(|()| d))
+        {
+            Ok(mut d) => io::copy(&mut d, &mut w.sink()).map(drop),
+            Err(e) => Err(io::Error::other(format!(
+                "cannot start the zstd decoder: {e}"
+            ))),
+        },
         Compression::Xz => {
             let mut d = lzma_rust2::XzReader::new_mem_limit(&mut r, false, LZMA_MEM_LIMIT_KIB);
             io::copy(&mut d, &mut w.sink()).map(drop)
