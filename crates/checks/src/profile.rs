@@ -149,11 +149,14 @@ impl TargetProfile {
         TargetProfile {
             name: "alibaba".into(),
             display_name: "Alibaba Cloud ECS".into(),
-            // checks.md §1 image_format_detect: "ALI: RAW, QCOW2, VHD" (ALI-imp).
+            // checks.md §1 image_format_detect: "ALI: RAW, QCOW2, VHD" (ALI-imp); Alibaba's
+            // "Import a custom image" page (updated 2025-11-07) adds VMDK: "ECS supports importing
+            // image files only in QCOW2, VHD, RAW, and VMDK formats".
             formats: vec![
                 FormatRule::any("qcow2"),
                 FormatRule::any("raw"),
                 FormatRule::any("vhd"),
+                FormatRule::any("vmdk"),
             ],
             // checks.md §1 boot_mode: ALI GUESTOS.BootMode reports BIOS and UEFI images.
             boot_modes: vec![BootMode::Bios, BootMode::Uefi],

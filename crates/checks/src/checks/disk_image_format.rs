@@ -16,7 +16,7 @@ static META: CheckMeta = CheckMeta {
     inputs: &["image.format", "image.subformat"],
     remedy: "Convert the image with `qemu-img convert -O <format>` to a format the target imports.",
     references: &[
-        "Alibaba: Instructions for importing images (RAW, QCOW2, VHD)",
+        "Alibaba: Import a custom image (QCOW2, VHD, RAW, VMDK; updated 2025-11-07)",
         "AWS VM Import/Export: vmie_prereqs.md (image formats)",
         "Azure: create-upload-generic.md (fixed VHD)",
         "GCP: importing-virtual-disks",
@@ -100,22 +100,24 @@ mod tests {
     #[test]
     fn unaccepted_format_is_strongly_recommended() {
         let mut facts = good_linux();
-        facts.image.format = "vmdk".into();
-        facts.image.subformat = Some("monolithicSparse".into());
+        facts.image.format = "vhdx".into();
         let f = findings(
             &ImageFormat.run(&facts, &TargetProfile::alibaba()),
             &[StronglyRecommended],
         );
         assert_eq!(
             f[0].message,
-            "container format vmdk (monolithicSparse) is not accepted by Alibaba Cloud ECS"
+            "container format vhdx is not accepted by Alibaba Cloud ECS"
         );
         assert!(
-            f[0].remedy.contains("qemu-img convert -f vmdk -O qcow2"),
+            f[0].remedy.contains("qemu-img convert -f vhdx -O qcow2"),
             "{}",
             f[0].remedy
         );
-        // The same image is fine for GCP, but AWS wants streamOptimized.
+        // VMDK: Alibaba (since its 2025 import page) and GCP take any; AWS wants streamOptimized.
+        facts.image.format = "vmdk".into();
+        facts.image.subformat = Some("monolithicSparse".into());
+        assert_pass(&ImageFormat.run(&facts, &TargetProfile::alibaba()));
         assert_pass(&ImageFormat.run(&facts, &TargetProfile::gcp()));
         let f = findings(
             &ImageFormat.run(&facts, &TargetProfile::aws()),

@@ -448,7 +448,7 @@ impl GuestFs for XfsFs {
             label: self.sb.label.clone(),
             size_bytes: self.sb.dblocks.saturating_mul(bs),
             free_bytes: Some(self.sb.fdblocks.min(self.sb.dblocks).saturating_mul(bs)),
-            free_inodes: Some(self.sb.ifree.min(self.sb.icount)),
+            free_inodes: Some(self.sb.free_inodes()),
             block_size: self.sb.block_size,
             state: self.state,
             features: self.sb.features(),

@@ -49,6 +49,8 @@ pub(super) struct Superblock {
     pub ifree: u64,
     pub icount: u64,
     pub fdblocks: u64,
+    /// `sb_imax_pct`: the most of the space inodes may take, in percent (0: no limit).
+    pub imax_pct: u8,
     pub dirblklog: u32,
     pub features2: u32,
     pub compat: u32,
@@ -207,6 +209,7 @@ impl Superblock {
             icount: field(u64_be(b, 128), "sb_icount")?,
             ifree: field(u64_be(b, 136), "sb_ifree")?,
             fdblocks: field(u64_be(b, 144), "sb_fdblocks")?,
+            imax_pct: field(b.get(127).copied(), "sb_imax_pct")?,
             dirblklog,
             features2,
             compat,
@@ -215,6 +218,33 @@ impl Superblock {
             log_incompat,
             ftype,
         })
+    }
+
+    /// Free inodes as `statfs` reports them: XFS allocates inodes on demand, so the free count is
+    /// the allocated-but-unused inodes plus as many as the free blocks could hold, capped by
+    /// `imax_pct` of the space (the kernel's `xfs_fs_statfs`).
+    pub(super) fn free_inodes(&self) -> u64 {
+        let used = self.icount.saturating_sub(self.ifree.min(self.icount));
+        let room = self.icount.saturating_add(
+            self.fdblocks
+                .min(self.dblocks)
+                .checked_shl(self.inopblog)
+                .unwrap_or(u64::MAX),
+        );
+        let max = if self.imax_pct == 0 {
+            u64::MAX
+        } else {
+            u64::try_from(
+                u128::from(self.dblocks)
+                    .saturating_mul(u128::from(self.imax_pct))
+                    .checked_div(100)
+                    .unwrap_or(0),
+            )
+            .unwrap_or(u64::MAX)
+            .checked_shl(self.inopblog)
+            .unwrap_or(u64::MAX)
+        };
+        room.min(max).max(self.icount).saturating_sub(used)
     }
 
     /// Whether v1 inodes (16-bit link count) may exist: v4 without the nlink bit.
