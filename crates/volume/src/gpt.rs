@@ -418,9 +418,12 @@ pub(crate) fn read(
         Ok(p) => {
             let alt = p.header.alternate_lba;
             if alt < last_lba && alt > PRIMARY_LBA {
+                // Not damage: the disk was enlarged (qemu-img resize, a VHD rounded up to a
+                // CHS geometry). Named as a backup-header matter so that checks treat it like
+                // one (recommended: `sgdisk -e`), not like a broken primary table.
                 anomalies.push(Anomaly::new(
                     LAYER,
-                    "primary header",
+                    "backup header location (primary header's AlternateLBA)",
                     Some(p.header.offset),
                     ErrorKind::Corrupt,
                     format!(

@@ -245,7 +245,11 @@ fn grown_disk_backup_not_at_end() {
     let t = read(disk);
     assert_eq!(t.partitions.len(), 3);
     assert_eq!(t.backup_header_lba, Some(2047));
-    let a = find(&t, "gpt", "primary header");
+    let a = find(
+        &t,
+        "gpt",
+        "backup header location (primary header's AlternateLBA)",
+    );
     assert_eq!(a.offset, Some(512));
     assert!(
         a.message.starts_with(

@@ -233,4 +233,21 @@ mod tests {
             "gpt: partition entry array at offset 1024: crc32 mismatch"
         );
     }
+
+    #[test]
+    fn a_grown_disk_is_recommended_not_strongly() {
+        // The volume layer's anomaly for a backup header left behind by growing the disk (a VHD
+        // rounded up to its geometry, `qemu-img resize`): fixable with `sgdisk -e`, not damage.
+        let mut facts = good_linux();
+        facts.anomalies = vec![Anomaly::new(
+            "gpt",
+            "backup header location (primary header's AlternateLBA)",
+            Some(512),
+            ErrorKind::Corrupt,
+            "AlternateLBA is 4194303, expected the last LBA of the disk 4195295: the disk was \
+             grown after partitioning (backup header not at the end)",
+        )];
+        let f = findings(&run(&facts), &[Recommended]);
+        assert!(f[0].remedy.contains("sgdisk -e"), "{}", f[0].remedy);
+    }
 }
