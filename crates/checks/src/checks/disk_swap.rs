@@ -7,7 +7,7 @@
 //! Our own code.
 
 use crate::facts::{Facts, VolumeContent};
-use crate::layout::{bytes_exact, is_swap_type, partitions};
+use crate::layout::{bytes_exact, is_swap_type, partitions, volume_name};
 use crate::profile::TargetProfile;
 use crate::verdict::{Applicability, Check, CheckMeta, Finding, Verdict};
 use std::collections::BTreeSet;
@@ -42,14 +42,15 @@ impl Check for Swap {
         }
         // Partition number → size, from the swap signature or the partition type.
         let mut swaps: BTreeSet<(u32, u64)> = BTreeSet::new();
-        let mut whole = None;
+        // Swap volumes that are not partitions: the whole disk, an LVM LV, an md array.
+        let mut others: Vec<String> = Vec::new();
         for v in &facts.volumes {
             if matches!(v.content, VolumeContent::Swap { .. }) {
                 match v.partition {
                     Some(n) => {
                         swaps.insert((n, v.size));
                     }
-                    None => whole = Some(v.size),
+                    None => others.push(format!("{} ({})", volume_name(v), bytes_exact(v.size))),
                 }
             }
         }
@@ -62,9 +63,7 @@ impl Check for Swap {
             .iter()
             .map(|(n, size)| format!("partition {n} ({})", bytes_exact(*size)))
             .collect();
-        if let Some(size) = whole {
-            names.push(format!("the whole disk ({})", bytes_exact(size)));
-        }
+        names.extend(others);
         if names.is_empty() {
             return Verdict::pass_with("no swap partition on the disk");
         }
@@ -87,6 +86,7 @@ impl Check for Swap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::VolumeFacts;
     use crate::testutil::*;
     use crate::verdict::Severity::*;
 
@@ -135,6 +135,25 @@ mod tests {
         let mut facts = with_swap();
         facts.volumes.pop();
         findings(&Swap.run(&facts, &TargetProfile::azure()), &[Recommended]);
+    }
+
+    #[test]
+    fn swap_on_a_logical_volume_is_named_as_such() {
+        let mut facts = good_linux();
+        facts.volumes.push(VolumeFacts {
+            id: "rl/swap".into(),
+            partition: None,
+            size: 8 << 20,
+            content: VolumeContent::Swap {
+                uuid: None,
+                label: None,
+            },
+            error: None,
+        });
+        assert_eq!(
+            assert_pass(&Swap.run(&facts, &TargetProfile::alibaba())).as_deref(),
+            Some("swap: volume rl/swap (8.0 MiB (8388608 bytes))")
+        );
     }
 
     #[test]
