@@ -65,11 +65,29 @@ impl Check for OnlineResize {
                 "Remove the `resize_rootfs: false` setting.",
             ));
         }
-        // The root partition must be the last one (by start offset).
-        let root_part = facts.volumes.iter().find_map(|v| match &v.content {
-            VolumeContent::Filesystem(fs) if fs.roles.iter().any(|r| r == "root") => v.partition,
-            _ => None,
+        // The root partition must be the last one (by start offset). Root on an LVM logical
+        // volume: the partition that must be able to grow is its physical volume's.
+        let root_vol = facts.volumes.iter().find(|v| match &v.content {
+            VolumeContent::Filesystem(fs) => fs.roles.iter().any(|r| r == "root"),
+            _ => false,
         });
+        let lv_pv_part = root_vol
+            .filter(|v| v.partition.is_none())
+            .and_then(|v| v.id.split_once('/'))
+            .and_then(|(vg, _)| facts.volume_groups.iter().find(|g| g.name == vg))
+            .and_then(|g| {
+                g.pvs
+                    .iter()
+                    .filter_map(|pv| pv.volume.as_deref()?.parse::<u32>().ok())
+                    .max()
+            });
+        let root_part = root_vol.and_then(|v| v.partition).or(lv_pv_part);
+        let what = if lv_pv_part.is_some() {
+            "the partition of the root volume group's PV"
+        } else {
+            "the root partition"
+        };
+        let mut last = false;
         if let (Some(n), Some(t)) = (root_part, &facts.table) {
             let start = t.partitions.iter().find(|p| p.number == n).map(|p| p.start);
             if let Some(s) = start {
@@ -79,10 +97,11 @@ impl Check for OnlineResize {
                     .filter(|p| p.start > s && p.kind != "extended")
                     .map(|p| p.number.to_string())
                     .collect();
+                last = after.is_empty();
                 if !after.is_empty() {
                     out.push(Finding::recommended(
                         format!(
-                            "the root partition {n} is followed by partition(s) {}: it cannot grow",
+                            "{what} {n} is followed by partition(s) {}: it cannot grow",
                             after.join(", ")
                         ),
                         "Move the root partition to the end of the disk (or put root on LVM and \
@@ -91,14 +110,18 @@ impl Check for OnlineResize {
                 }
             }
         }
+        let is_last = if last { " is last" } else { "" };
+        let place = match (root_vol, lv_pv_part, root_part) {
+            (Some(v), Some(n), _) => format!("root on {} (PV partition {n}{is_last})", v.id),
+            (_, None, Some(n)) => format!("root partition {n}{is_last}"),
+            (Some(v), None, None) => format!("root on volume {}, not a partition", v.id),
+            (None, _, _) => "root volume unknown".to_string(),
+        };
         Verdict::from_findings(
             out,
             Some(format!(
-                "{}; root partition {}",
+                "{}; {place}",
                 lf.agents.growpart.as_deref().unwrap_or("-"),
-                root_part
-                    .map(|n| format!("{n} is last"))
-                    .unwrap_or_else(|| "not a partition".into())
             )),
         )
     }
