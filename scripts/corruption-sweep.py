@@ -13,9 +13,10 @@ filesystem, LVM/md, XFS and Btrfs fixture that is a single self-contained file):
    middle of a read range (a structure boundary);
 3. each mutated image goes through `imgcheck check --format json` in a fresh process with a wall
    limit (default 10 s) and an address-space limit (default 4 GiB; Rust reserves address space
-   for thread stacks, so the limit is on address space; the *resident* peak is what imgcheck's
-   `--stats` reports of its own address space);
-4. a run fails when the process dies of a signal, exits with 101 (a Rust panic), prints
+   for thread stacks, so the limit is on address space; the *resident* peak is measured by GNU
+   time around imgcheck);
+4. a run fails when its peak resident set exceeds --rss-limit-mib (default 512 MiB), when the
+   process dies of a signal, exits with 101 (a Rust panic), prints
    "panicked at" (a panic contained by a `catch_unwind` guard still counts: it is a parser bug),
    exits with anything other than 0/1/2, or is killed by the timeout.
 
@@ -26,7 +27,7 @@ Failures are listed with everything needed to reproduce them (fixture, seed, mut
 usage: scripts/corruption-sweep.py [--runs N] [--jobs J] [--seed S] [--timeout SEC]
                                    [--as-limit-mib M] [--bin PATH] [--write-docs] [--keep-failures DIR]
 
-Needs: python3, strace, gzip/xz/zstd (to unpack fixtures), a built imgcheck (default
+Needs: python3, strace, GNU time (/usr/bin/time), gzip/xz/zstd (to unpack fixtures), a built imgcheck (default
 target/release/imgcheck; build it with `cargo build --release` first).
 """
 
@@ -231,7 +232,8 @@ def run_one(binary, image, timeout, as_limit, stderr_path):
     with open(stderr_path, "wb") as err:
         start = time.monotonic()
         p = subprocess.Popen(
-            [binary, "check", image, "--format", "json", "-o", "/dev/null", "--stats"],
+            ["/usr/bin/time", "-f", "%M", "-o", stderr_path + ".rss",
+             binary, "check", image, "--format", "json", "-o", "/dev/null"],
             stdout=subprocess.DEVNULL, stderr=err, preexec_fn=limit,
         )
         timed_out = threading.Event()
@@ -251,26 +253,35 @@ def run_one(binary, image, timeout, as_limit, stderr_path):
         p.returncode = 0  # reaped by wait4; keep Popen from waiting again
     with open(stderr_path, "rb") as f:
         stderr = f.read(1 << 16).decode("utf-8", "replace")
-    # The child's ru_maxrss includes the forking Python process's own resident set (the kernel
-    # records the old address space's high-water mark at exec), so the figure that counts is the
-    # one imgcheck reports itself (`--stats`: VmHWM of its own address space); ru_maxrss is the
-    # fallback when the process died before printing it.
+    # The peak resident set comes from GNU time wrapped around imgcheck: a child's ru_maxrss
+    # includes the address space it had before exec, which for a child forked straight from this
+    # Python process would be the sweep's own (large) resident set; forked from `time` it is a
+    # few hundred KiB. A killed run falls back to wait4's figure for `time` (an upper bound).
     rss = ru.ru_maxrss * 1024
-    m = re.search(r"peak RSS\s+([\d.]+) (B|KiB|MiB|GiB)", stderr)
-    if m:
-        rss = int(float(m.group(1)) * {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m.group(2)])
+    try:
+        with open(stderr_path + ".rss") as f:
+            rss = int(f.read().split()[-1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    # GNU time reports a signal as "Command terminated by signal N" and exits 128+N.
+    m = re.search(r"Command terminated by signal (\d+)", open(stderr_path + ".rss", errors="replace").read()) \
+        if os.path.exists(stderr_path + ".rss") else None
     if timed_out.is_set():
         code = None
     elif os.WIFSIGNALED(status):
         code = -os.WTERMSIG(status)
+    elif m:
+        code = -int(m.group(1))
     else:
         code = os.WEXITSTATUS(status)
     return code, wall, rss, stderr
 
 
-def classify(code, stderr):
+def classify(code, stderr, rss, rss_limit):
     if code is None:
         return "timeout"
+    if rss > rss_limit:
+        return f"peak RSS {rss / 1048576:.0f} MiB over the {rss_limit >> 20} MiB limit"
     if code < 0:
         return f"signal {signal.Signals(-code).name}"
     if code == 101:
@@ -289,6 +300,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--timeout", type=float, default=10.0, help="wall limit per run, seconds")
     ap.add_argument("--as-limit-mib", type=int, default=4096, help="address-space limit per run")
+    ap.add_argument("--rss-limit-mib", type=int, default=512,
+                    help="a run whose peak resident set exceeds this fails (default 512)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/imgcheck"))
     ap.add_argument("--write-docs", action="store_true", help="update docs/security.md")
     ap.add_argument("--keep-failures", help="copy each failing image here")
@@ -331,7 +344,7 @@ def main():
                 state = img.apply(patches, cut)
                 code, wall, rss, stderr = run_one(args.bin, img.path, args.timeout, as_limit,
                                                   os.path.join(wdir, "stderr"))
-                bad = classify(code, stderr)
+                bad = classify(code, stderr, rss, args.rss_limit_mib << 20)
                 if bad and args.keep_failures:
                     os.makedirs(args.keep_failures, exist_ok=True)
                     shutil.copyfile(img.path, os.path.join(
