@@ -16,13 +16,13 @@
 //! use imgcheck_checks::{run_checks, TargetProfile, Verdict};
 //!
 //! let facts = Facts {
-//!     image: ImageInfo { format: "vmdk".into(), virtual_size: 1 << 30, ..ImageInfo::default() },
+//!     image: ImageInfo { format: "vhdx".into(), virtual_size: 1 << 30, ..ImageInfo::default() },
 //!     ..Facts::default()
 //! };
 //! let results = run_checks(&facts, &TargetProfile::alibaba());
 //! assert_eq!(results.len(), imgcheck_checks::REGISTRY.len());
 //! let format = results.iter().find(|r| r.id() == "disk.image-format").unwrap();
-//! assert!(matches!(format.verdict, Verdict::Findings(_))); // Alibaba does not import VMDK
+//! assert!(matches!(format.verdict, Verdict::Findings(_))); // Alibaba does not import VHDX
 //! ```
 #![cfg_attr(
     test,

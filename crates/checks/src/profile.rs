@@ -410,6 +410,7 @@ mod tests {
         assert!(az.accepts_format("VHD", Some("fixed")));
         assert!(!az.accepts_format("vhd", Some("dynamic")));
         assert!(TargetProfile::alibaba().accepts_format("qcow2", None));
-        assert!(!TargetProfile::alibaba().accepts_format("vmdk", None));
+        assert!(TargetProfile::alibaba().accepts_format("vmdk", None));
+        assert!(!TargetProfile::alibaba().accepts_format("vhdx", None));
     }
 }

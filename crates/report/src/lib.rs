@@ -101,8 +101,8 @@ mod tests {
         };
         Facts {
             image: ImageInfo {
-                format: "vmdk".into(),
-                subformat: Some("monolithicSparse".into()),
+                format: "vhdx".into(),
+                subformat: Some("dynamic".into()),
                 virtual_size: 10 << 30,
                 file_size: 3 << 30,
                 ..ImageInfo::default()
@@ -174,7 +174,7 @@ mod tests {
         Report::build(
             &run_checks(&f, &TargetProfile::alibaba()),
             &f,
-            "/images/disk.vmdk",
+            "/images/disk.vhdx",
             "alibaba",
         )
     }
@@ -252,7 +252,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("remedy:   Convert the image: `qemu-img convert -f vmdk -O qcow2"),
+            t.contains("remedy:   Convert the image: `qemu-img convert -f vhdx -O qcow2"),
             "{t}"
         );
 
