@@ -43,7 +43,7 @@ trap 'rm -rf "$WORK"' EXIT
 for tool in mkfs.btrfs btrfs btrfs-map-logical zstd python3; do
     command -v "$tool" >/dev/null || { echo "make-btrfs-fixtures: $tool missing" >&2; exit 1; }
 done
-mkfs.btrfs --help 2>&1 | grep -q -- '--compress' ||
+mkfs.btrfs --help 2>&1 | grep -- '--compress' >/dev/null ||
     { echo "make-btrfs-fixtures: mkfs.btrfs $(mkfs.btrfs --version | head -1) lacks --compress/--subvol (need >= 6.13)" >&2; exit 1; }
 
 UUID_PLAIN=8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e5f

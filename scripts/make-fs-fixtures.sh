@@ -82,7 +82,7 @@ cp "$IMG/ext3.img" "$IMG/ext3-dirty.img"
 head -c 4096 /dev/zero | tr '\0' 'J' >"$WORK/jblock"
 printf 'jo\njw -b 3000 %s\njc\n' "$WORK/jblock" >"$WORK/jcmds"
 debugfs -w -f "$WORK/jcmds" "$IMG/ext3-dirty.img" >/dev/null 2>&1
-dumpe2fs -h "$IMG/ext3-dirty.img" 2>/dev/null | grep -q needs_recovery ||
+dumpe2fs -h "$IMG/ext3-dirty.img" 2>/dev/null | grep needs_recovery >/dev/null ||
     { echo "make-fs-fixtures: ext3-dirty has no needs_recovery flag" >&2; exit 1; }
 
 # mke2fs 1.47.0 -d with inline_data stores /sparse.bin shortened to 528384 bytes (a mke2fs bug,

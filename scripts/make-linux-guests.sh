@@ -38,7 +38,7 @@ variant() {
   cat > "$name.cmd"
   debugfs -w -f "$name.cmd" "$name.ext4" > "$name.log" 2>&1
   # debugfs reports failed commands but exits 0: any message other than the echoed commands fails.
-  if grep -Ev '^(debugfs[ :]|Allocated inode: [0-9]+$|$)' "$name.log" | grep -q .; then cat "$name.log"; exit 1; fi
+  if grep -Ev '^(debugfs[ :]|Allocated inode: [0-9]+$|$)' "$name.log" | grep . >/dev/null; then cat "$name.log"; exit 1; fi
   e2fsck -fn "$name.ext4" > "$name.fsck" 2>&1 || { cat "$name.fsck"; exit 1; }
   cp sample.raw "$name.raw"
   dd if="$name.ext4" of="$name.raw" bs=512 seek=$ROOT_START conv=notrunc status=none
