@@ -252,11 +252,11 @@ for entry in "${FORMATS[@]}"; do
     orss=$(printf '%s\n' "${o_rss[@]}" | maxof)
     qrss=$(printf '%s\n' "${q_rss[@]}" | maxof)
     ROWS+=("$(awk -v label="$label" -v vs="$vsize" -v fs="$fsize" -v om="$om" -v qm="$qm" \
-        -v oc="$oc" -v qc="$qc" -v orss="$orss" -v qrss="$qrss" -v ok="$verdict" -v load="$load_now" 'BEGIN {
+        -v oc="$oc" -v qc="$qc" -v orss="$orss" -v qrss="$qrss" -v ok="$verdict" -v ldavg="$load_now" 'BEGIN {
         omb = vs / 1e6 / om; qmb = vs / 1e6 / qm; ratio = qm / om
         printf "| %s | %.0f | %.0f | %.0f | %.2f%s | %.2f / %.2f | %.2f / %.2f | %.0f / %.0f | %s | %s |",
             label, fs / 1024, omb, qmb, ratio, (ratio < 1 ? " ⚠" : ""), om, qm, oc, qc,
-            orss / 1024, qrss / 1024, ok, load }')")
+            orss / 1024, qrss / 1024, ok, ldavg }')")
     echo "   ${ROWS[-1]}" >&2
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
