@@ -189,8 +189,24 @@ pub struct Analysis {
     pub timings: Timings,
 }
 
+/// How far [`analyse_to`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Every layer, facts included (`check`, `inspect`, `scan`).
+    Facts,
+    /// Containers, volumes, filesystems and the guest's assembly, without gathering facts
+    /// (`ls`, `cat`, `export`: browsing needs the mount map, not the kernels' initramfs).
+    /// The guest and Windows facts are left at their defaults.
+    Layers,
+}
+
 /// Run all layers on the image.
 pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
+    analyse_to(args, Depth::Facts)
+}
+
+/// Run the layers on the image down to `depth`.
+pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
     let limits = Limits::default();
     let t0 = Instant::now();
     let disk = commands::open_disk(args)?;
@@ -266,7 +282,10 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
     let roots = imgcheck_inspect::find_linux_roots(&descs);
     let guest = roots.first().and_then(|&r| {
         imgcheck_inspect::assemble(&descs, r, limits.max_symlink_depth, 1 << 20).map(|a| {
-            let f = imgcheck_inspect::linux::inspect(&a.view, &limits);
+            let f = match depth {
+                Depth::Facts => imgcheck_inspect::linux::inspect(&a.view, &limits),
+                Depth::Layers => LinuxFacts::default(),
+            };
             (a, f)
         })
     });
@@ -289,10 +308,11 @@ pub fn analyse(args: &ImageArgs) -> anyhow::Result<Analysis> {
             .filter_map(|(_, v)| v.fs.as_deref().map(|f| (v.id.clone(), f)))
             .collect();
         let fs = os.fs.as_deref()?;
-        Some((
-            os.id.clone(),
-            imgcheck_inspect::windows::inspect(fs, &others, &limits),
-        ))
+        let facts = match depth {
+            Depth::Facts => imgcheck_inspect::windows::inspect(fs, &others, &limits),
+            Depth::Layers => imgcheck_inspect::windows::WindowsFacts::default(),
+        };
+        Some((os.id.clone(), facts))
     });
     let t4 = Instant::now();
     let roots_found =

@@ -61,7 +61,7 @@ pub fn run(args: &ImageArgs, volume: Option<&str>, output: &Path) -> anyhow::Res
 
 /// The bytes of a volume the engine assembles (LVM logical volumes, md arrays, `whole`).
 fn stacked_volume(args: &ImageArgs, spec: &str) -> anyhow::Result<Arc<dyn BlockSource>> {
-    let a = crate::engine::analyse(args)?;
+    let a = crate::engine::analyse_to(args, crate::engine::Depth::Layers)?;
     let listed = || {
         a.volumes
             .iter()

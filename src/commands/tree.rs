@@ -18,7 +18,7 @@ pub enum Tree {
 impl Tree {
     /// Open the tree for `--volume V`, or the guest (or the only filesystem) without it.
     pub fn open(args: &ImageArgs, volume: Option<&str>) -> anyhow::Result<Tree> {
-        let a: Analysis = engine::analyse(args)?;
+        let a: Analysis = engine::analyse_to(args, engine::Depth::Layers)?;
         if let Some(v) = volume {
             let vol = a.volumes.iter().find(|x| x.id == v).with_context(|| {
                 format!(
