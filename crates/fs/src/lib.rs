@@ -296,6 +296,15 @@ pub trait GuestFs: Send + Sync {
     /// file is larger than `Limits::max_file_bytes` and `max_bytes` asks for more than that, the
     /// result is [`FsError::Limit`] rather than a silently shortened file.
     fn read(&self, path: &str, max_bytes: u64) -> Result<Vec<u8>, FsError>;
+    /// Up to `len` bytes (at most `Limits::max_file_bytes`) of the regular file `path` from
+    /// byte `offset`, fewer at its end — for readers that stream a large file and may stop
+    /// early (the initramfs listing). `Ok(None)` when this filesystem does not read ranges:
+    /// call [`GuestFs::read`] instead. A range is refused for the same reasons as `read`
+    /// (not a regular file, a symlink in the path).
+    fn read_range(&self, path: &str, offset: u64, len: usize) -> Result<Option<Vec<u8>>, FsError> {
+        let _ = (path, offset, len);
+        Ok(None)
+    }
     /// Subvolumes of this filesystem (Btrfs), sorted by id; empty for filesystems without them.
     fn subvolumes(&self) -> Result<Vec<SubvolumeInfo>, FsError> {
         Ok(Vec::new())
