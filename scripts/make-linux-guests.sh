@@ -5,15 +5,20 @@
 # set_inode_field — no root, no mounting), put back and compressed to qcow2. Deterministic:
 # E2FSPROGS_FAKE_TIME pins every inode time debugfs writes, the inputs are fixed.
 #
-#   linux-good   the sample with nvme_core.io_timeout on the kernel command line: no finding of
-#                any linux.* check on the Alibaba target
+#   linux-good   the sample with nvme_core.io_timeout on the kernel command line, Debian 12's
+#                sshd_config layout (Include /etc/ssh/sshd_config.d/*.conf, a cloud-init drop-in
+#                setting PasswordAuthentication first) and /etc/localtime -> zoneinfo/Etc/UTC:
+#                no finding of any linux.* check on the Alibaba target
 #   linux-bad1   kernel config without virtio, virtio_blk/virtio_net module files removed,
 #                virtio_pci no longer built in, initramfs without any module; /etc/fstab mounts
 #                / from /dev/sda1 and an unresolvable UUID on /data without nofail; grub.cfg
 #                root=/dev/sda1
 #   linux-bad2   static IP with HWADDR in ifcfg-eth0 (no /etc/network/interfaces), SELinux
 #                enforcing, /etc/adjtime LOCAL, /etc/shadow immutable (flags 0x80010 =
-#                EXTENTS|IMMUTABLE), qemu-ga installed, cloud-init removed
+#                EXTENTS|IMMUTABLE), qemu-ga installed and enabled through SysV links
+#                (/etc/init.d/qemu-guest-agent, /etc/rc2.d/S01qemu-guest-agent as update-rc.d
+#                makes them), cloud-init removed, sshd moved to port 2200 by an included
+#                /etc/ssh/sshd_config.d/10-port.conf, /etc/timezone Asia/Shanghai
 #
 # Usage: scripts/make-linux-guests.sh [--out DIR]   (default testdata/linux-guests)
 set -euo pipefail
@@ -88,6 +93,11 @@ GC
 printf 'DEVICE=eth0\nBOOTPROTO=static\nIPADDR=192.168.10.5\nNETMASK=255.255.255.0\nGATEWAY=192.168.10.1\nHWADDR=52:54:00:12:34:56\nONBOOT=yes\n' > f/ifcfg-eth0
 printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > f/selinux
 printf '0.0 0 0.0\n0\nLOCAL\n' > f/adjtime
+printf '# Debian 12 layout\nInclude /etc/ssh/sshd_config.d/*.conf\n\nPermitRootLogin prohibit-password\nPasswordAuthentication yes\nMatch User backup\n\tPort 2222\n' > f/sshd_config
+printf 'PasswordAuthentication no\n' > f/sshd-50-cloud-init.conf
+printf 'Port 2200\n' > f/sshd-10-port.conf
+printf '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: qemu-guest-agent\n### END INIT INFO\n' > f/qemu-ga-init
+printf 'Asia/Shanghai\n' > f/timezone
 python3 - <<'PY'
 import struct
 hdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
@@ -100,6 +110,11 @@ W=/etc/systemd/system
 variant linux-good <<CMD
 rm /boot/grub/grub.cfg
 write f/grub-good.cfg /boot/grub/grub.cfg
+rm /etc/ssh/sshd_config
+write f/sshd_config /etc/ssh/sshd_config
+mkdir /etc/ssh/sshd_config.d
+write f/sshd-50-cloud-init.conf /etc/ssh/sshd_config.d/50-cloud-init.conf
+symlink /etc/localtime /usr/share/zoneinfo/Etc/UTC
 CMD
 
 M=/usr/lib/modules/$KVER
@@ -130,7 +145,16 @@ rm /etc/adjtime
 write f/adjtime /etc/adjtime
 set_inode_field /etc/shadow flags 0x80010
 write f/elf /usr/bin/qemu-ga
+mkdir /etc/init.d
+write f/qemu-ga-init /etc/init.d/qemu-guest-agent
+mkdir /etc/rc2.d
+symlink /etc/rc2.d/S01qemu-guest-agent ../init.d/qemu-guest-agent
 rm /usr/bin/cloud-init
 rm /etc/cloud/cloud.cfg
+rm /etc/ssh/sshd_config
+write f/sshd_config /etc/ssh/sshd_config
+mkdir /etc/ssh/sshd_config.d
+write f/sshd-10-port.conf /etc/ssh/sshd_config.d/10-port.conf
+write f/timezone /etc/timezone
 CMD
 ls -l "$OUT"

@@ -215,7 +215,20 @@ fn linux_bad2_report() {
     );
     assert_finding(&v, "linux.rtc-time-mode", ro, "LOCAL");
     assert_finding(&v, "linux.cloud-init", ro, "cloud-init is not installed");
-    assert_finding(&v, "linux.qemu-guest-agent", ro, "/usr/bin/qemu-ga");
+    // Enabled through SysV links (update-rc.d), not a systemd wants link.
+    assert_finding(
+        &v,
+        "linux.qemu-guest-agent",
+        ro,
+        "installed and enabled (/etc/init.d/qemu-guest-agent, /etc/rc2.d/S01qemu-guest-agent, /usr/bin/qemu-ga)",
+    );
+    // The port comes from the file sshd_config includes, and the evidence names it.
+    assert_finding(
+        &v,
+        "linux.ssh",
+        ro,
+        "/etc/ssh/sshd_config.d/10-port.conf line 1: sshd listens on port 2200 only",
+    );
 }
 
 /// The Rocky Linux 9 cloud guest: root on XFS on LVM (`rl/root`), /boot on XFS, BLS entries with

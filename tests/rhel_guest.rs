@@ -273,6 +273,40 @@ fn facts_network_selinux_agents_packages() {
         assert!(qa.contains(&nvra), "{nvra} not in rpm -qa: {qa:?}");
     }
     assert_eq!(names.get("kernel-core"), Some(&2));
+    // cloud-init's version is the rpm's, as `rpm -qa` lists it.
+    let ci = g["agents"]["cloud_init"]["version"].as_str().unwrap();
+    assert!(
+        qa.iter()
+            .any(|q| q.starts_with(&format!("cloud-init-{ci}."))),
+        "cloud-init {ci} not in rpm -qa"
+    );
+    assert_eq!(
+        g["agents"]["cloud_init"]["version_source"],
+        "package cloud-init (rpm-sqlite)"
+    );
+    // Time zone from the /etc/localtime link; firmware from the ESP's loaders and grub2-pc.
+    assert_eq!(g["timezone"]["zone"], "UTC");
+    assert_eq!(g["timezone"]["source"], "/etc/localtime");
+    assert_eq!(
+        g["firmware"]["firmware"], "bios+uefi",
+        "{:#}",
+        g["firmware"]
+    );
+    // RHEL 9's sshd_config includes sshd_config.d/*.conf; cloud-init's drop-in sets
+    // PasswordAuthentication first.
+    let sshd = &g["system"]["sshd"];
+    assert_eq!(
+        sshd["config_files"],
+        serde_json::json!([
+            "/etc/ssh/sshd_config",
+            "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+            "/etc/ssh/sshd_config.d/50-redhat.conf"
+        ])
+    );
+    assert_eq!(
+        sshd["password_authentication"]["file"],
+        "/etc/ssh/sshd_config.d/50-cloud-init.conf"
+    );
 }
 
 #[test]

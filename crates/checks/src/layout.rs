@@ -202,6 +202,11 @@ pub struct BootLayout {
     pub esp_volumes: Vec<String>,
     /// Partition numbers of BIOS boot partitions.
     pub bios_boot_partitions: Vec<u32>,
+    /// BIOS boot partitions whose content was examined and holds GRUB's core.img.
+    pub bios_boot_with_core: Vec<u32>,
+    /// BIOS boot partitions whose content was examined and holds no GRUB core.img (they cannot
+    /// BIOS-boot with GRUB).
+    pub bios_boot_without_core: Vec<u32>,
     /// One line per fact that led to the decision.
     pub evidence: Vec<String>,
 }
@@ -226,10 +231,18 @@ impl BootLayout {
     }
 }
 
+/// The disk-side firmware facts of the Linux guest, when the engine examined the boot code and
+/// the BIOS boot partitions' content ([`imgcheck_inspect::firmware::disk_evidence`]).
+pub fn disk_boot_facts(facts: &Facts) -> Option<&imgcheck_inspect::firmware::FirmwareFacts> {
+    let fw = &facts.guest.as_ref()?.linux.as_ref()?.firmware;
+    fw.disk_examined.then_some(fw)
+}
+
 /// The boot modes the layout offers (checks.md §1 `boot_mode`):
 /// - UEFI: an ESP by type (GPT GUID or MBR 0xEF), a FAT volume with role `esp`, or a FAT volume
 ///   holding EFI loaders;
-/// - BIOS on GPT: a BIOS boot partition, or a hybrid MBR with boot code;
+/// - BIOS on GPT: a BIOS boot partition (when its content was examined: one holding GRUB's
+///   core.img — an empty one cannot BIOS-boot with GRUB), or a hybrid MBR with boot code;
 /// - BIOS on MBR: boot code in sector 0, or no ESP at all (an MBR disk without an ESP is laid out
 ///   for BIOS; whether its boot code is there is `boot.bios-boot-code`'s question).
 pub fn boot_layout(facts: &Facts) -> BootLayout {
@@ -244,10 +257,31 @@ pub fn boot_layout(facts: &Facts) -> BootLayout {
         }
         if is_bios_boot_type(p) {
             out.bios_boot_partitions.push(p.number);
-            out.evidence.push(format!(
-                "partition {} is a BIOS boot partition ({})",
-                p.number, p.type_id
-            ));
+            let examined = disk_boot_facts(facts).and_then(|fw| {
+                fw.bios_boot_partitions
+                    .iter()
+                    .find(|b| b.number == p.number)
+            });
+            match examined {
+                Some(b) if b.grub_core => {
+                    out.bios_boot_with_core.push(p.number);
+                    out.evidence.push(format!(
+                        "partition {} is a BIOS boot partition ({}) holding GRUB's core.img",
+                        p.number, p.type_id
+                    ));
+                }
+                Some(_) => {
+                    out.bios_boot_without_core.push(p.number);
+                    out.evidence.push(format!(
+                        "partition {} is a BIOS boot partition ({}) but holds no GRUB core.img",
+                        p.number, p.type_id
+                    ));
+                }
+                None => out.evidence.push(format!(
+                    "partition {} is a BIOS boot partition ({})",
+                    p.number, p.type_id
+                )),
+            }
         }
     }
     for v in &facts.volumes {
@@ -272,10 +306,17 @@ pub fn boot_layout(facts: &Facts) -> BootLayout {
             if hybrid {
                 out.evidence.push("hybrid MBR".to_string());
             }
-            !out.bios_boot_partitions.is_empty() || (hybrid && facts.boot.boot_code_nonzero)
+            let usable = out
+                .bios_boot_partitions
+                .iter()
+                .any(|n| !out.bios_boot_without_core.contains(n));
+            usable || (hybrid && facts.boot.boot_code_nonzero)
         }
         Some("mbr") => {
-            if facts.boot.boot_code_nonzero {
+            if disk_boot_facts(facts).and_then(|fw| fw.mbr_boot_code.as_deref()) == Some("grub") {
+                out.evidence
+                    .push("GRUB boot.img in sector 0 bytes 0..440".to_string());
+            } else if facts.boot.boot_code_nonzero {
                 out.evidence
                     .push("MBR boot code in sector 0 bytes 0..440".to_string());
             } else if !has_esp {
@@ -346,5 +387,70 @@ mod tests {
         let l = boot_layout(&facts);
         assert_eq!(l.modes, vec![BootMode::Bios, BootMode::Uefi]);
         assert_eq!(l.describe(), "bios+uefi");
+    }
+
+    fn gpt_bios_boot_esp(core: Option<bool>) -> Facts {
+        use crate::facts::GuestFacts;
+        use imgcheck_inspect::firmware::{BiosBootPartition, FirmwareFacts};
+        let mut lf = imgcheck_inspect::linux::LinuxFacts::default();
+        if let Some(c) = core {
+            lf.firmware = FirmwareFacts {
+                disk_examined: true,
+                mbr_boot_code: Some("grub".into()),
+                bios_boot_partitions: vec![BiosBootPartition {
+                    number: 14,
+                    grub_core: c,
+                }],
+                ..FirmwareFacts::default()
+            };
+        }
+        Facts {
+            table: Some(TableInfo {
+                scheme: "gpt".into(),
+                sector_size: 512,
+                hybrid_mbr: false,
+                partitions: vec![
+                    PartitionInfo {
+                        number: 14,
+                        type_id: BIOS_BOOT_GUID.into(),
+                        ..PartitionInfo::default()
+                    },
+                    PartitionInfo {
+                        number: 15,
+                        type_id: ESP_GUID.into(),
+                        ..PartitionInfo::default()
+                    },
+                ],
+            }),
+            guest: Some(GuestFacts {
+                os_type: "linux".into(),
+                linux: Some(lf),
+                ..GuestFacts::default()
+            }),
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn bios_boot_partition_content_decides_when_examined() {
+        let l = boot_layout(&gpt_bios_boot_esp(None));
+        assert_eq!(l.describe(), "bios+uefi");
+        assert!(l.bios_boot_with_core.is_empty() && l.bios_boot_without_core.is_empty());
+        let l = boot_layout(&gpt_bios_boot_esp(Some(true)));
+        assert_eq!(l.describe(), "bios+uefi");
+        assert_eq!(l.bios_boot_with_core, vec![14]);
+        assert!(
+            l.evidence[0].ends_with("holding GRUB's core.img"),
+            "{:?}",
+            l.evidence
+        );
+        let l = boot_layout(&gpt_bios_boot_esp(Some(false)));
+        assert_eq!(l.describe(), "uefi");
+        assert_eq!(l.bios_boot_without_core, vec![14]);
+        assert!(
+            l.evidence[0].ends_with("but holds no GRUB core.img"),
+            "{:?}",
+            l.evidence
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Cloud and hypervisor agents: cloud-init (binary, `/etc/cloud/cloud.cfg` +
+//! Cloud and hypervisor agents: cloud-init (binary, version from the package database or its
+//! `cloudinit/version.py`, `/etc/cloud/cloud.cfg` +
 //! `cloud.cfg.d/*.cfg` merged in lexical order as cloud-init does: `datasource_list`, the
 //! `growpart`/`resizefs` modules and their `growpart: mode: off` / `resize_rootfs: false`
 //! switches, its units), growpart, Alibaba Cloud Assistant and Security Center (Aegis),
@@ -6,6 +7,7 @@
 //! paths as in Alibaba's cleanup scripts and virt-v2v's `convert_linux.ml`. Own code: existence
 //! checks and a YAML subset.
 
+use crate::packages::Packages;
 use crate::services::ServiceIndex;
 use crate::view::GuestView;
 use crate::yaml::{self, Yaml};
@@ -41,6 +43,10 @@ pub struct CloudInit {
     pub disabled_file: bool,
     /// `/var/lib/cloud/instances` holds instance state (not generalised).
     pub instances_present: bool,
+    /// Installed cloud-init version (package version, or `__VERSION__` of its Python package).
+    pub version: Option<String>,
+    /// Where the version came from: `package cloud-init (dpkg)`, or the `version.py` path.
+    pub version_source: Option<String>,
 }
 
 /// A tool found by path or unit.
@@ -142,12 +148,74 @@ fn agent(view: &GuestView, ix: &ServiceIndex, paths: &[&str], units: &[&str]) ->
                 a.evidence.extend(s.evidence.iter().cloned());
             }
         }
+        if s.enabled {
+            // What enables it: wants/requires links or SysV start links.
+            a.evidence.extend(s.evidence.iter().cloned());
+        }
         a.enabled |= s.enabled;
     }
     a.evidence.sort();
     a.evidence.dedup();
     a.present = !a.evidence.is_empty();
     a
+}
+
+/// Python library directories searched for `cloudinit/version.py`, as distributions install
+/// it (`dist-packages` on Debian/Ubuntu, `site-packages` elsewhere).
+const PY_LIB_DIRS: &[&str] = &["/usr/lib", "/usr/local/lib", "/usr/lib64"];
+/// Python directories looked at under each of them.
+const MAX_PY_DIRS: usize = 64;
+
+/// `__VERSION__ = "23.1.2"` (and a substituted `_PACKAGED_VERSION`, which wins) from cloud-init's
+/// `cloudinit/version.py`.
+pub fn parse_version_py(text: &str) -> Option<String> {
+    let mut version = None;
+    let mut packaged = None;
+    for l in text.lines() {
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
+        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-+~_".contains(c));
+        match k.trim() {
+            "__VERSION__" if ok => version = Some(v.to_string()),
+            "_PACKAGED_VERSION" if ok => packaged = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    packaged.or(version)
+}
+
+/// The cloud-init version: the `cloud-init` package of the package database, else the
+/// `cloudinit/version.py` of the guest's Python (site- or dist-packages).
+pub fn cloud_init_version(view: &GuestView, packages: &Packages) -> Option<(String, String)> {
+    if let Some(p) = packages.get("cloud-init") {
+        return Some((
+            p.version.clone(),
+            format!("package cloud-init ({})", packages.format),
+        ));
+    }
+    for lib in PY_LIB_DIRS {
+        let Ok(mut ents) = view.read_dir(lib) else {
+            continue;
+        };
+        ents.retain(|e| e.name.starts_with("python"));
+        ents.sort_by(|a, b| a.name.cmp(&b.name));
+        for e in ents.iter().take(MAX_PY_DIRS) {
+            for sub in ["dist-packages", "site-packages"] {
+                let p = format!("{lib}/{}/{sub}/cloudinit/version.py", e.name);
+                if let Ok(t) = view.read_text(&p, MAX_CFG) {
+                    if let Some(v) = parse_version_py(&t) {
+                        return Some((v, p));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Read the agents of the guest.
@@ -317,8 +385,62 @@ mod tests {
             .contains(&"/usr/local/share/aliyun-assist/2.5.3.1/aliyun-service".to_string()));
         assert!(f.security_center.present && f.security_center.enabled);
         assert!(!f.qemu_guest_agent.present);
+        assert!(f
+            .security_center
+            .evidence
+            .contains(&"/etc/rc2.d/S90aegis".to_string()));
         assert_eq!(f.other_hypervisor_tools.len(), 1);
         assert_eq!(f.other_hypervisor_tools[0].0, "open-vm-tools");
         assert!(f.growpart.is_none());
+    }
+
+    #[test]
+    fn cloud_init_version_from_package_or_python() {
+        use crate::packages::{Package, Packages};
+        let view = MemFs::new()
+            .file(
+                "/usr/lib/python3/dist-packages/cloudinit/version.py",
+                "__VERSION__ = \"22.4.2\"\n_PACKAGED_VERSION = \"@@PACKAGED_VERSION@@\"\n",
+            )
+            .view();
+        let pk = Packages {
+            format: "dpkg".into(),
+            list: vec![Package {
+                name: "cloud-init".into(),
+                version: "22.4.2-1+deb12u1".into(),
+                arch: "all".into(),
+            }],
+            readable: true,
+            ..Packages::default()
+        };
+        assert_eq!(
+            cloud_init_version(&view, &pk),
+            Some((
+                "22.4.2-1+deb12u1".into(),
+                "package cloud-init (dpkg)".into()
+            ))
+        );
+        assert_eq!(
+            cloud_init_version(&view, &Packages::default()),
+            Some((
+                "22.4.2".into(),
+                "/usr/lib/python3/dist-packages/cloudinit/version.py".into()
+            ))
+        );
+        let view = MemFs::new()
+            .file(
+                "/usr/lib/python3.9/site-packages/cloudinit/version.py",
+                "__VERSION__ = '21.1'\n_PACKAGED_VERSION = '21.1-19.el9'\n",
+            )
+            .view();
+        assert_eq!(
+            cloud_init_version(&view, &Packages::default()).unwrap().0,
+            "21.1-19.el9"
+        );
+        assert_eq!(parse_version_py("__VERSION__ = \"$(rm -rf)\"\n"), None);
+        assert_eq!(
+            cloud_init_version(&MemFs::new().view(), &Packages::default()),
+            None
+        );
     }
 }

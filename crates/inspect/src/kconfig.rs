@@ -20,6 +20,10 @@ const MAX_WALK_FILES: usize = 50_000;
 const MAX_WALK_DEPTH: usize = 10;
 
 /// The storage and network drivers every kernel is asked about, with their Kconfig symbols.
+/// Names are module names with `_` (modprobe treats `-` and `_` alike: the file of
+/// `xen_netfront` is `xen-netfront.ko`); [`canonical_driver`] maps either spelling here.
+/// Symbols from the kernel's Kconfig files (drivers/block, drivers/net, drivers/scsi,
+/// drivers/nvme, drivers/hv, drivers/net/ethernet/{amazon,google,vmware}).
 pub const CLOUD_DRIVERS: &[(&str, &str)] = &[
     ("virtio_blk", "CONFIG_VIRTIO_BLK"),
     ("virtio_net", "CONFIG_VIRTIO_NET"),
@@ -28,11 +32,47 @@ pub const CLOUD_DRIVERS: &[(&str, &str)] = &[
     ("nvme", "CONFIG_BLK_DEV_NVME"),
     ("nvme_core", "CONFIG_NVME_CORE"),
     ("xen_blkfront", "CONFIG_XEN_BLKDEV_FRONTEND"),
+    ("xen_netfront", "CONFIG_XEN_NETDEV_FRONTEND"),
     ("hv_vmbus", "CONFIG_HYPERV"),
     ("hv_storvsc", "CONFIG_HYPERV_STORAGE"),
     ("hv_netvsc", "CONFIG_HYPERV_NET"),
     ("ena", "CONFIG_ENA_ETHERNET"),
+    ("gve", "CONFIG_GVE"),
+    ("vmxnet3", "CONFIG_VMXNET3"),
+    ("vmw_pvscsi", "CONFIG_VMWARE_PVSCSI"),
 ];
+
+/// What each driver of [`CLOUD_DRIVERS`] is, for messages.
+pub const DRIVER_ROLES: &[(&str, &str)] = &[
+    ("virtio_blk", "virtio block disk"),
+    ("virtio_net", "virtio network"),
+    ("virtio_pci", "virtio PCI transport"),
+    ("virtio_scsi", "virtio SCSI disk"),
+    ("nvme", "NVMe disk"),
+    ("nvme_core", "NVMe core"),
+    ("xen_blkfront", "Xen block front-end"),
+    ("xen_netfront", "Xen network front-end"),
+    ("hv_vmbus", "Hyper-V VMBus"),
+    ("hv_storvsc", "Hyper-V storage"),
+    ("hv_netvsc", "Hyper-V network"),
+    ("ena", "AWS Elastic Network Adapter"),
+    ("gve", "Google Virtual NIC"),
+    ("vmxnet3", "VMware vmxnet3 network"),
+    ("vmw_pvscsi", "VMware paravirtual SCSI"),
+];
+
+/// The [`CLOUD_DRIVERS`] name of a module name in either spelling (`xen-netfront`,
+/// `xen_netfront`, `xen-netfront.ko.xz`'s stem), or `None` for other modules.
+pub fn canonical_driver(name: &str) -> Option<&'static str> {
+    let n = name.trim().replace('-', "_");
+    CLOUD_DRIVERS.iter().map(|(d, _)| *d).find(|d| *d == n)
+}
+
+/// What a driver of [`CLOUD_DRIVERS`] is (`xen-netfront` → `Xen network front-end`).
+pub fn driver_role(name: &str) -> Option<&'static str> {
+    let d = canonical_driver(name)?;
+    DRIVER_ROLES.iter().find(|(n, _)| *n == d).map(|(_, r)| *r)
+}
 
 /// A Kconfig value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,6 +337,53 @@ mod tests {
         );
         assert!(d.contains_key("xen_blkfront"));
         assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn driver_names_in_both_spellings() {
+        for (n, want) in [
+            ("xen-netfront", "xen_netfront"),
+            ("xen_netfront", "xen_netfront"),
+            ("xen-blkfront", "xen_blkfront"),
+            ("hv_netvsc", "hv_netvsc"),
+            ("hv-storvsc", "hv_storvsc"),
+            ("ena", "ena"),
+            ("gve", "gve"),
+            ("vmxnet3", "vmxnet3"),
+            ("virtio-scsi", "virtio_scsi"),
+            ("nvme", "nvme"),
+        ] {
+            assert_eq!(canonical_driver(n), Some(want), "{n}");
+            assert!(driver_role(n).is_some(), "{n}");
+        }
+        assert_eq!(canonical_driver("e1000"), None);
+        assert_eq!(driver_role("xen-netfront"), Some("Xen network front-end"));
+        assert_eq!(CLOUD_DRIVERS.len(), DRIVER_ROLES.len());
+        let d = parse_dep(
+            "kernel/drivers/net/xen-netfront.ko.xz: kernel/drivers/xen/xen-front.ko\nkernel/drivers/net/ethernet/google/gve/gve.ko.zst:\n",
+        );
+        let k = KernelModules {
+            dir: "/lib/modules/6.1".into(),
+            modules: d,
+            config: parse_config("CONFIG_VMXNET3=y\nCONFIG_XEN_NETDEV_FRONTEND=m\n"),
+            ..KernelModules::default()
+        };
+        assert_eq!(
+            k.driver_status("xen-netfront"),
+            DriverStatus::Module {
+                path: "/lib/modules/6.1/kernel/drivers/net/xen-netfront.ko.xz".into()
+            }
+        );
+        assert!(matches!(
+            k.driver_status("gve"),
+            DriverStatus::Module { .. }
+        ));
+        assert_eq!(
+            k.driver_status("vmxnet3"),
+            DriverStatus::Builtin {
+                evidence: "config: CONFIG_VMXNET3=y".into()
+            }
+        );
     }
 
     #[test]

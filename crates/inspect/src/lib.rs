@@ -20,6 +20,7 @@ mod assemble;
 pub mod bootloader;
 pub mod elf;
 mod error;
+pub mod firmware;
 pub mod fstab;
 pub mod initramfs;
 pub mod kconfig;

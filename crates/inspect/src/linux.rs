@@ -6,11 +6,13 @@
 //! their initramfs, config and `/lib/modules/<version>`; for each kernel the driver status
 //! ([`kconfig`]) and the initramfs listing ([`initramfs`]); then the bootloader
 //! ([`bootloader`]), network ([`network`]), services ([`services`]), packages ([`packages`]),
-//! agents ([`agents`]) and system settings ([`system`]).
+//! agents ([`agents`]), system settings and time zone ([`system`]) and the firmware the guest
+//! is set up for ([`firmware`]).
 
 use crate::agents::{self, AgentFacts};
 use crate::bootloader::{self, BootFacts};
 use crate::elf;
+use crate::firmware;
 use crate::initramfs;
 use crate::kconfig::{self, DriverStatus, KernelModules, CLOUD_DRIVERS};
 use crate::network::{self, NetworkFacts};
@@ -105,6 +107,12 @@ pub struct LinuxFacts {
     pub agents: AgentFacts,
     /// System settings (SELinux, RTC, shadow, root, sshd, firewall, …).
     pub system: SystemFacts,
+    /// Time zone and its source.
+    #[serde(default)]
+    pub timezone: Option<system::Timezone>,
+    /// The firmware the guest is set up for (BIOS, UEFI, both), with its evidence.
+    #[serde(default)]
+    pub firmware: firmware::FirmwareFacts,
 }
 
 /// Legacy release files: path, distribution id. Checked in this order when os-release is absent.
@@ -214,7 +222,13 @@ pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
     f.network = network::inspect(view, &ix);
     f.packages = packages::inspect(view, limits.max_file_bytes);
     f.agents = agents::inspect(view, &ix);
+    if let Some((v, src)) = agents::cloud_init_version(view, &f.packages) {
+        f.agents.cloud_init.version = Some(v);
+        f.agents.cloud_init.version_source = Some(src);
+    }
     f.system = system::inspect(view, &ix);
+    f.timezone = system::timezone(view);
+    f.firmware = firmware::guest_evidence(view, &f.packages);
     f
 }
 

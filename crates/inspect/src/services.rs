@@ -19,6 +19,9 @@ pub const UNIT_DIRS: &[&str] = &[
 ];
 /// SysV runlevel directories.
 const RC_DIRS: &[&str] = &["/etc", "/etc/rc.d"];
+/// SysV script directories (Debian `/etc/init.d`; RHEL `/etc/rc.d/init.d`, with `/etc/init.d`
+/// usually a link to it).
+const SYSV_SCRIPT_DIRS: &[&str] = &["/etc/init.d", "/etc/rc.d/init.d"];
 /// Most enabled units reported.
 const MAX_ENABLED_LIST: usize = 2000;
 
@@ -54,8 +57,8 @@ pub struct ServiceIndex {
     pub aliases: BTreeMap<String, String>,
     /// SysV script name → its `S` links.
     pub sysv_start: BTreeMap<String, Vec<String>>,
-    /// SysV scripts in `/etc/init.d`.
-    pub sysv_scripts: BTreeSet<String>,
+    /// SysV scripts in `/etc/init.d` (or `/etc/rc.d/init.d`) → that directory.
+    pub sysv_scripts: BTreeMap<String, String>,
 }
 
 fn base(target: &str) -> &str {
@@ -113,7 +116,8 @@ impl ServiceIndex {
                 for e in entries {
                     if let Some(rest) = e.name.strip_prefix('S') {
                         let name = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-                        if !name.is_empty() {
+                        // A start link whose script is gone starts nothing.
+                        if !name.is_empty() && view.exists(&format!("{dir}/{}", e.name)) {
                             ix.sysv_start
                                 .entry(name.to_string())
                                 .or_default()
@@ -123,8 +127,14 @@ impl ServiceIndex {
                 }
             }
         }
-        if let Ok(entries) = view.read_dir("/etc/init.d") {
-            ix.sysv_scripts = entries.into_iter().map(|e| e.name).collect();
+        for dir in SYSV_SCRIPT_DIRS {
+            if let Ok(entries) = view.read_dir(dir) {
+                for e in entries {
+                    ix.sysv_scripts
+                        .entry(e.name)
+                        .or_insert_with(|| (*dir).to_string());
+                }
+            }
         }
         ix
     }
@@ -170,9 +180,9 @@ impl ServiceIndex {
             }
         }
         if let Some(script) = name.strip_suffix(".service") {
-            if self.sysv_scripts.contains(script) {
+            if let Some(dir) = self.sysv_scripts.get(script) {
                 s.exists = true;
-                s.evidence.push(format!("/etc/init.d/{script}"));
+                s.evidence.push(format!("{dir}/{script}"));
             }
             if let Some(links) = self.sysv_start.get(script) {
                 s.enabled = true;
@@ -275,5 +285,59 @@ pub(crate) mod tests {
             en,
             vec!["aegis (sysv)".to_string(), "ssh.service".to_string()]
         );
+    }
+
+    #[test]
+    fn sysv_enabled_qemu_guest_agent() {
+        // Debian: a native unit without [Install] (static) plus the init script that
+        // update-rc.d linked into the runlevels; the rc links enable it.
+        let view = MemFs::new()
+            .file("/lib/systemd/system/qemu-guest-agent.service", "[Unit]\n")
+            .file("/etc/init.d/qemu-guest-agent", "#!/bin/sh")
+            .link(
+                "/etc/rc2.d/S01qemu-guest-agent",
+                "../init.d/qemu-guest-agent",
+            )
+            .link(
+                "/etc/rc3.d/S01qemu-guest-agent",
+                "../init.d/qemu-guest-agent",
+            )
+            .link(
+                "/etc/rc0.d/K01qemu-guest-agent",
+                "../init.d/qemu-guest-agent",
+            )
+            .view();
+        let s = ServiceIndex::load(&view).unit_state("qemu-guest-agent.service");
+        assert!(s.exists && s.enabled, "{s:?}");
+        assert_eq!(
+            s.evidence,
+            vec![
+                "/etc/init.d/qemu-guest-agent".to_string(),
+                "/etc/rc2.d/S01qemu-guest-agent".to_string(),
+                "/etc/rc3.d/S01qemu-guest-agent".to_string(),
+            ]
+        );
+        // RHEL's /etc/rc.d layout; only K links: not enabled.
+        let view = MemFs::new()
+            .file("/etc/rc.d/init.d/qemu-ga", "#!/bin/sh")
+            .link("/etc/rc.d/rc3.d/S99qemu-ga", "../init.d/qemu-ga")
+            .file("/etc/init.d/other", "#!/bin/sh")
+            .link("/etc/rc3.d/K20other", "../init.d/other")
+            .view();
+        let ix = ServiceIndex::load(&view);
+        let s = ix.unit_state("qemu-ga");
+        assert!(s.exists && s.enabled, "{s:?}");
+        assert!(s.evidence.contains(&"/etc/rc.d/init.d/qemu-ga".to_string()));
+        let s = ix.unit_state("other");
+        assert!(s.exists && !s.enabled, "{s:?}");
+        // A start link whose script is gone enables nothing.
+        let view = MemFs::new()
+            .link(
+                "/etc/rc2.d/S01qemu-guest-agent",
+                "../init.d/qemu-guest-agent",
+            )
+            .view();
+        let s = ServiceIndex::load(&view).unit_state("qemu-guest-agent");
+        assert!(!s.enabled && !s.exists, "{s:?}");
     }
 }

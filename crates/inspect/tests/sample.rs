@@ -187,6 +187,40 @@ fn sample_guest_facts() {
         .system
         .password_tools
         .contains(&"/usr/bin/passwd".to_string()));
+    // Time zone, cloud-init version, firmware (guest side), the Xen network driver.
+    assert!(f.timezone.is_none(), "{:?}", f.timezone);
+    assert_eq!(
+        (
+            f.agents.cloud_init.version.as_deref(),
+            f.agents.cloud_init.version_source.as_deref()
+        ),
+        (Some("22.4.2-1"), Some("package cloud-init (dpkg)"))
+    );
+    assert_eq!(
+        f.system.sshd.config_files,
+        vec!["/etc/ssh/sshd_config".to_string()]
+    );
+    assert_eq!(f.firmware.firmware.as_deref(), Some("uefi"));
+    let fw: Vec<&str> = f
+        .firmware
+        .evidence
+        .iter()
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(
+        fw,
+        vec![
+            "EFI loader /boot/efi/EFI/BOOT/BOOTX64.EFI",
+            "EFI loader /boot/efi/EFI/debian/grubx64.efi"
+        ]
+    );
+    assert!(!f.firmware.disk_examined);
+    assert_eq!(
+        k.drivers["xen_netfront"],
+        DriverStatus::Absent {
+            config_says_module: false
+        }
+    );
     // The facts serialise (the engine puts them in the JSON report).
     let json = serde_json::to_string(&f).expect("serialise");
     assert!(json.contains("\"drivers_found\":[\"virtio_blk\",\"virtio_scsi\",\"nvme\"]"));

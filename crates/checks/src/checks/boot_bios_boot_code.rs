@@ -20,6 +20,7 @@ static META: CheckMeta = CheckMeta {
         "boot.boot_code_nonzero",
         "boot.grub_signature",
         "boot.mbr_gap_has_code",
+        "guest.linux.firmware (GRUB core.img in BIOS boot partitions)",
         "table.partitions[].bootable",
         "volumes[].fs.has_bootmgr",
     ],
@@ -33,7 +34,9 @@ Windows: `bootrec /fixmbr` and `bootsect /nt60 SYS /mbr`) and export the image a
     ],
     description:
         "For a disk laid out for BIOS boot: sector 0 bytes 0..440 must hold boot code; GRUB's \
-boot.img must have its core.img in the gap after sector 0 (MBR) or in a BIOS boot partition (GPT); \
+boot.img must have its core.img in the gap after sector 0 (MBR) or in a BIOS boot partition (GPT; \
+when its content was examined, a BIOS boot partition without GRUB's core.img is a finding: strongly \
+recommended when the disk offers no UEFI path, recommended otherwise); \
 other MBR programs load the active partition's boot sector, so one partition must be active and, \
 for Windows, hold bootmgr in its root.",
 };
@@ -48,6 +51,27 @@ impl Check for BiosBootCode {
 
     fn run(&self, facts: &Facts, _profile: &TargetProfile) -> Verdict {
         let layout = boot_layout(facts);
+        if !layout.bios_boot_without_core.is_empty() && layout.bios_boot_with_core.is_empty() {
+            // A GPT disk whose BIOS boot partition is empty cannot BIOS-boot with GRUB.
+            let list = join_numbers(&layout.bios_boot_without_core);
+            let msg = format!(
+                "BIOS boot partition {list} holds no GRUB core.img: BIOS firmware cannot boot \
+                 this GPT disk with GRUB"
+            );
+            let remedy = "Reinstall GRUB for BIOS in the source machine (`grub-install \
+                --target=i386-pc /dev/sdX`, which writes core.img into the BIOS boot partition) \
+                and export again, or boot the image in UEFI mode.";
+            let f = if layout.offers(BootMode::Uefi) {
+                Finding::recommended(msg, remedy)
+            } else {
+                Finding::strongly(msg, remedy)
+            };
+            return Verdict::Findings(vec![f
+                .with_evidence(format!(
+                    "partition {list}: type BIOS boot, first sector is not GRUB's core.img"
+                ))
+                .with_evidence(format!("boot mode: {}", layout.describe()))]);
+        }
         if !layout.offers(BootMode::Bios) {
             return Verdict::not_applicable(format!(
                 "the disk is not laid out for BIOS boot (boot mode: {})",
@@ -75,6 +99,12 @@ impl Check for BiosBootCode {
             .map(|p| p.start)
             .min();
         if facts.boot.grub_signature {
+            if !layout.bios_boot_with_core.is_empty() {
+                return Verdict::pass_with(format!(
+                    "GRUB boot.img in sector 0; GRUB core.img in BIOS boot partition {}",
+                    join_numbers(&layout.bios_boot_with_core)
+                ));
+            }
             if !layout.bios_boot_partitions.is_empty() {
                 return Verdict::pass_with(format!(
                     "GRUB boot.img in sector 0; core.img expected in BIOS boot partition {} \
@@ -150,6 +180,10 @@ impl Check for BiosBootCode {
             _ => Verdict::pass_with(format!("MBR boot code; active partition {}", act.number)),
         }
     }
+}
+
+fn join_numbers(n: &[u32]) -> String {
+    n.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -260,5 +294,55 @@ mod tests {
         let mut facts = mbr_linux();
         facts.boot.readable = false;
         assert_not_evaluated(&run(&facts));
+    }
+
+    fn examined(core: bool, esp: bool) -> Facts {
+        use imgcheck_inspect::firmware::{BiosBootPartition, FirmwareFacts};
+        let mut lf = good_linux_facts();
+        lf.firmware = FirmwareFacts {
+            disk_examined: true,
+            mbr_boot_code: Some("grub".into()),
+            bios_boot_partitions: vec![BiosBootPartition {
+                number: 1,
+                grub_core: core,
+            }],
+            ..FirmwareFacts::default()
+        };
+        let mut facts = with_linux(lf);
+        if !esp {
+            if let Some(t) = facts.table.as_mut() {
+                t.partitions.retain(|p| p.number != 2);
+            }
+            facts.volumes.retain(|v| v.partition != Some(2));
+        }
+        facts
+    }
+
+    #[test]
+    fn bios_boot_partition_with_core_img_passes() {
+        let d = assert_pass(&run(&examined(true, true)));
+        assert_eq!(
+            d.as_deref(),
+            Some("GRUB boot.img in sector 0; GRUB core.img in BIOS boot partition 1")
+        );
+    }
+
+    #[test]
+    fn empty_bios_boot_partition_is_found() {
+        let f = findings(&run(&examined(false, true)), &[Recommended]);
+        assert_eq!(
+            f[0].message,
+            "BIOS boot partition 1 holds no GRUB core.img: BIOS firmware cannot boot this GPT \
+             disk with GRUB"
+        );
+        assert_eq!(f[0].evidence[1], "boot mode: uefi");
+        let f = findings(&run(&examined(false, false)), &[StronglyRecommended]);
+        assert_eq!(
+            f[0].evidence,
+            vec![
+                "partition 1: type BIOS boot, first sector is not GRUB's core.img".to_string(),
+                "boot mode: none".to_string()
+            ]
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! and whether the target boots one of them.
 //!
 //! Rule from checks.md §1 `boot_mode` (virt-v2v convert/firmware.ml, GCP boot-inspect
-//! inspection.py): an ESP ⇒ UEFI; a BIOS boot partition or a hybrid MBR ⇒ BIOS on GPT; MBR boot
-//! code ⇒ BIOS. The reading itself is [`crate::layout::boot_layout`], shared with the report
+//! inspection.py): an ESP ⇒ UEFI; a BIOS boot partition (holding GRUB's core.img when its
+//! content was examined) or a hybrid MBR ⇒ BIOS on GPT; MBR boot code ⇒ BIOS. The reading itself is [`crate::layout::boot_layout`], shared with the report
 //! header. Our own code.
 
 use crate::facts::Facts;
@@ -21,6 +21,7 @@ static META: CheckMeta = CheckMeta {
         "table.hybrid_mbr",
         "boot.boot_code_nonzero",
         "volumes[].fs (FAT with role esp or EFI loaders)",
+        "guest.linux.firmware (BIOS boot partition content, MBR boot code)",
     ],
     remedy: "Install a boot loader for a firmware mode the target supports (BIOS: GRUB in the MBR / \
 BIOS boot partition; UEFI: an EFI System Partition with a loader), or choose the matching boot mode \
@@ -33,7 +34,8 @@ when importing.",
     ],
     description: "Reports the firmware modes the layout offers: UEFI when an EFI System Partition \
 exists (GPT type C12A7328-…, MBR type 0xEF, or a FAT volume used as ESP); BIOS when an MBR disk has \
-boot code (or no ESP), or a GPT disk has a BIOS boot partition or a hybrid MBR. Informational, \
+boot code (or no ESP), or a GPT disk has a BIOS boot partition (one whose content was examined \
+must hold GRUB's core.img) or a hybrid MBR. Informational, \
 except a strongly recommended fix when the layout offers no mode or none the target boots.",
 };
 
@@ -171,5 +173,34 @@ mod tests {
             ..Facts::default()
         };
         assert_not_evaluated(&BootModeCheck.run(&facts, &TargetProfile::default()));
+    }
+
+    #[test]
+    fn empty_bios_boot_partition_offers_no_bios() {
+        use imgcheck_inspect::firmware::{BiosBootPartition, FirmwareFacts};
+        let mut lf = good_linux_facts();
+        lf.firmware = FirmwareFacts {
+            disk_examined: true,
+            bios_boot_partitions: vec![BiosBootPartition {
+                number: 1,
+                grub_core: false,
+            }],
+            ..FirmwareFacts::default()
+        };
+        let facts = with_linux(lf);
+        let d =
+            assert_pass(&BootModeCheck.run(&facts, &TargetProfile::default())).unwrap_or_default();
+        assert!(
+            d.starts_with("boot mode: uefi (partition 1 is a BIOS boot partition"),
+            "{d}"
+        );
+        let mut profile = TargetProfile::alibaba();
+        profile.boot_modes = vec![BootMode::Bios];
+        let f = findings(&BootModeCheck.run(&facts, &profile), &[StronglyRecommended]);
+        assert!(
+            f[0].evidence[0].ends_with("but holds no GRUB core.img"),
+            "{:?}",
+            f[0].evidence
+        );
     }
 }
