@@ -192,8 +192,12 @@ pub struct Analysis {
 /// How far [`analyse_to`] goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
-    /// Every layer, facts included (`check`, `inspect`, `scan`).
+    /// Every layer, every fact (`inspect`).
     Facts,
+    /// Every layer, the facts the checks need (`check`, `scan`): each initramfs is listed only
+    /// until the cloud drivers its kernel has as modules are seen
+    /// ([`imgcheck_inspect::linux::InitrdDepth::UntilCloudDrivers`]).
+    Checks,
     /// Containers, volumes, filesystems and the guest's assembly, without gathering facts
     /// (`ls`, `cat`, `export`: browsing needs the mount map, not the kernels' initramfs).
     /// The guest and Windows facts are left at their defaults.
@@ -280,15 +284,40 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
         .map(|v| volume_desc(v, table.as_ref().ok()))
         .collect();
     let roots = imgcheck_inspect::find_linux_roots(&descs);
-    let guest = roots.first().and_then(|&r| {
+    let mut guest = roots.first().and_then(|&r| {
         imgcheck_inspect::assemble(&descs, r, limits.max_symlink_depth, 1 << 20).map(|a| {
             let f = match depth {
                 Depth::Facts => imgcheck_inspect::linux::inspect(&a.view, &limits),
+                Depth::Checks => imgcheck_inspect::linux::inspect_with(
+                    &a.view,
+                    &limits,
+                    imgcheck_inspect::linux::InitrdDepth::UntilCloudDrivers,
+                ),
                 Depth::Layers => LinuxFacts::default(),
             };
             (a, f)
         })
     });
+    // Firmware evidence outside any filesystem: GRUB's boot.img in the MBR, its core.img in a
+    // BIOS boot partition or the gap after the MBR (imgcheck_inspect::firmware::disk_evidence).
+    if let (Depth::Facts | Depth::Checks, Some((_, l)), Ok(t)) = (depth, guest.as_mut(), &table) {
+        let parts: Vec<imgcheck_inspect::firmware::DiskPartition> = t
+            .partitions
+            .iter()
+            .map(|p| imgcheck_inspect::firmware::DiskPartition {
+                number: p.number,
+                start: p.start,
+                size: p.size,
+                type_id: p.type_id.clone(),
+            })
+            .collect();
+        l.firmware
+            .add_disk(imgcheck_inspect::firmware::disk_evidence(
+                src.as_ref(),
+                &parts,
+                u64::from(t.sector_size),
+            ));
+    }
     // Windows: a volume with \Windows\System32\config\SYSTEM; the others may hold the boot files.
     let win_roots: Vec<usize> = volumes
         .iter()
@@ -309,7 +338,9 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
             .collect();
         let fs = os.fs.as_deref()?;
         let facts = match depth {
-            Depth::Facts => imgcheck_inspect::windows::inspect(fs, &others, &limits),
+            Depth::Facts | Depth::Checks => {
+                imgcheck_inspect::windows::inspect(fs, &others, &limits)
+            }
             Depth::Layers => imgcheck_inspect::windows::WindowsFacts::default(),
         };
         Some((os.id.clone(), facts))

@@ -46,7 +46,7 @@ pub fn report_for(
     args: &ImageArgs,
     profile: &TargetProfile,
 ) -> anyhow::Result<(Report, engine::Timings, Duration)> {
-    let a = engine::analyse(args)?;
+    let a = engine::analyse_to(args, engine::Depth::Checks)?;
     let t = Instant::now();
     let results = run_checks(&a.facts, profile);
     let report = Report::build(

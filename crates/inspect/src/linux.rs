@@ -23,7 +23,7 @@ use crate::system::{self, SystemFacts};
 use crate::view::GuestView;
 use imgcheck_core::Limits;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Bytes read of small text files (release files, hostname).
 const SMALL_FILE: u64 = 64 * 1024;
@@ -70,6 +70,22 @@ pub struct InitrdSummary {
     pub truncated: bool,
     /// Why it could not be (fully) read.
     pub error: Option<String>,
+    /// The listing ended once every driver of [`CLOUD_DRIVERS`] this kernel has as a module was
+    /// listed ([`InitrdDepth::UntilCloudDrivers`]): `drivers_found` is complete, `entries` and
+    /// `module_count` count only what came before, `complete` is false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
+}
+
+/// How much of each initramfs [`inspect_with`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitrdDepth {
+    /// Every entry (`imgcheck inspect`).
+    Full,
+    /// Until every driver of [`CLOUD_DRIVERS`] the kernel has as a module has been seen (the
+    /// checks need no more; the rest is neither read nor decompressed). When one is missing,
+    /// the whole initramfs is listed.
+    UntilCloudDrivers,
 }
 
 /// Facts of a Linux guest.
@@ -148,6 +164,11 @@ fn first_version(s: &str) -> Option<String> {
 
 /// Collect the facts of the guest seen through `view`.
 pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
+    inspect_with(view, limits, InitrdDepth::Full)
+}
+
+/// [`inspect`], listing each initramfs as far as `depth` says.
+pub fn inspect_with(view: &GuestView, limits: &Limits, depth: InitrdDepth) -> LinuxFacts {
     let mut f = LinuxFacts::default();
     let read = |p: &str| view.read_text(p, SMALL_FILE).ok();
     for p in ["/etc/os-release", "/usr/lib/os-release"] {
@@ -215,7 +236,19 @@ pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
             .iter()
             .map(|(n, _)| ((*n).to_string(), k.modules.driver_status(n)))
             .collect();
-        k.initrd_summary = k.initrd.as_deref().map(|p| initrd_summary(view, p, limits));
+        let wanted: BTreeSet<String> = match depth {
+            InitrdDepth::Full => BTreeSet::new(),
+            InitrdDepth::UntilCloudDrivers => k
+                .drivers
+                .iter()
+                .filter(|(_, st)| matches!(st, DriverStatus::Module { .. }))
+                .map(|(n, _)| n.replace('-', "_"))
+                .collect(),
+        };
+        k.initrd_summary = k
+            .initrd
+            .as_deref()
+            .map(|p| initrd_summary_until(view, p, limits, &wanted));
     }
     let ix = ServiceIndex::load(view);
     f.enabled_units = ix.enabled_units();
@@ -234,18 +267,68 @@ pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
 
 /// Read and list one initramfs.
 pub fn initrd_summary(view: &GuestView, path: &str, limits: &Limits) -> InitrdSummary {
+    initrd_summary_until(view, path, limits, &BTreeSet::new())
+}
+
+/// The initramfs as a [`initramfs::ChunkSource`]: ranges where the filesystem reads them, else
+/// the whole file read once.
+struct InitrdChunks<'a> {
+    view: &'a GuestView,
+    path: &'a str,
+    max_bytes: u64,
+    whole: Option<Vec<u8>>,
+}
+
+impl initramfs::ChunkSource for InitrdChunks<'_> {
+    fn read_chunk(&mut self, offset: u64, max: usize) -> std::io::Result<Vec<u8>> {
+        let io = |e: crate::InspectError| std::io::Error::other(imgcheck_core::error_chain(&e));
+        if self.whole.is_none() {
+            if offset >= self.max_bytes {
+                return Err(std::io::Error::other(format!(
+                    "the file is larger than the {}-byte read limit",
+                    self.max_bytes
+                )));
+            }
+            if let Some(v) = self.view.read_range(self.path, offset, max).map_err(io)? {
+                return Ok(v);
+            }
+            self.whole = Some(self.view.read(self.path, self.max_bytes).map_err(io)?);
+        }
+        let mut d: &[u8] = self.whole.as_deref().unwrap_or_default();
+        d.read_chunk(offset, max)
+    }
+}
+
+/// Read and list one initramfs, stopping once every module in `wanted` has been listed (an
+/// empty set lists everything).
+pub fn initrd_summary_until(
+    view: &GuestView,
+    path: &str,
+    limits: &Limits,
+    wanted: &BTreeSet<String>,
+) -> InitrdSummary {
     let mut s = InitrdSummary {
         path: path.to_string(),
         ..InitrdSummary::default()
     };
-    let data = match view.read(path, limits.max_file_bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            s.error = Some(imgcheck_core::error_chain(&e));
-            return s;
+    // Errors before the first byte (not found, not a file, over the size limit) as before.
+    if let Err(e) = view.metadata(path).and_then(|m| {
+        if m.file_type == imgcheck_fs::FileType::File {
+            Ok(())
+        } else {
+            view.read(path, 1).map(drop)
         }
+    }) {
+        s.error = Some(imgcheck_core::error_chain(&e));
+        return s;
+    }
+    let mut src = InitrdChunks {
+        view,
+        path,
+        max_bytes: limits.max_file_bytes,
+        whole: None,
     };
-    match initramfs::list(&data, limits) {
+    match initramfs::list_until(&mut src, limits, wanted) {
         Ok(l) => {
             let mods = initramfs::modules_in(&l);
             s.compressions = l
@@ -263,6 +346,7 @@ pub fn initrd_summary(view: &GuestView, path: &str, limits: &Limits) -> InitrdSu
             s.complete = l.complete();
             s.truncated = l.truncated;
             s.error = l.error;
+            s.stopped_early = l.stopped_early;
         }
         Err(e) => s.error = Some(e.to_string()),
     }

@@ -171,6 +171,20 @@ impl GuestView {
             .map_err(|e| InspectError::fs(&p, &m.volume, e))
     }
 
+    /// Up to `len` bytes of `path` (following symlinks) from `offset`; `Ok(None)` when its
+    /// filesystem does not read ranges (see `GuestFs::read_range`): use [`GuestView::read`].
+    pub fn read_range(
+        &self,
+        path: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<Vec<u8>>, InspectError> {
+        let p = self.resolve(path, true)?;
+        let (m, rel) = self.locate(&p)?;
+        m.fs.read_range(&rel, offset, len)
+            .map_err(|e| InspectError::fs(&p, &m.volume, e))
+    }
+
     /// Contents of `path` as text (lossy UTF-8), at most `max_bytes`.
     pub fn read_text(&self, path: &str, max_bytes: u64) -> Result<String, InspectError> {
         Ok(String::from_utf8_lossy(&self.read(path, max_bytes)?).into_owned())

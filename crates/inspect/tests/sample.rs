@@ -23,6 +23,12 @@ const KVER: &str = "6.1.0-28-cloud-amd64";
 const ROOT_UUID: &str = "2f8c6a3e-1b4d-4c5e-9f7a-8b9c0d1e2f3a";
 
 fn sample_facts() -> imgcheck_inspect::linux::LinuxFacts {
+    sample_facts_with(imgcheck_inspect::linux::InitrdDepth::Full)
+}
+
+fn sample_facts_with(
+    depth: imgcheck_inspect::linux::InitrdDepth,
+) -> imgcheck_inspect::linux::LinuxFacts {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample/sample.qcow2");
     let limits = Limits::default();
     let disk = imgcheck_container::open(&path, &imgcheck_container::OpenOptions::default())
@@ -58,7 +64,38 @@ fn sample_facts() -> imgcheck_inspect::linux::LinuxFacts {
     assert_eq!(roots.len(), 1);
     let a = imgcheck_inspect::assemble(&vols, roots[0], limits.max_symlink_depth, 1 << 20)
         .expect("assemble");
-    imgcheck_inspect::linux::inspect(&a.view, &limits)
+    imgcheck_inspect::linux::inspect_with(&a.view, &limits, depth)
+}
+
+/// Listing the initramfs only until the cloud drivers the kernel has as modules are seen gives
+/// the checks the same driver facts as the full listing.
+#[test]
+fn initramfs_listed_until_the_cloud_drivers_gives_the_same_drivers() {
+    use imgcheck_inspect::kconfig::DriverStatus;
+    let full = sample_facts();
+    let short = sample_facts_with(imgcheck_inspect::linux::InitrdDepth::UntilCloudDrivers);
+    let (kf, ks) = (&full.kernels[0], &short.kernels[0]);
+    let (f, s) = (
+        kf.initrd_summary.as_ref().unwrap(),
+        ks.initrd_summary.as_ref().unwrap(),
+    );
+    eprintln!("full: {f:?}\nshort: {s:?}");
+    let modules: Vec<&String> = kf
+        .drivers
+        .iter()
+        .filter(|(_, st)| matches!(st, DriverStatus::Module { .. }))
+        .map(|(n, _)| n)
+        .collect();
+    let all_in = modules.iter().all(|m| f.drivers_found.contains(m));
+    assert!(f.complete && !f.stopped_early);
+    assert_eq!(s.stopped_early, all_in, "{modules:?}");
+    assert_eq!(s.drivers_found, f.drivers_found);
+    assert!(s.entries <= f.entries);
+    assert_eq!(s.complete, !all_in);
+    // Everything else is the same.
+    let mut short = short.clone();
+    short.kernels[0].initrd_summary = full.kernels[0].initrd_summary.clone();
+    assert_eq!(short, full);
 }
 
 #[test]
