@@ -2,13 +2,13 @@
 //! without mounting anything.
 
 use crate::engine::{self, Analysis};
+use crate::output::outln;
 use crate::output::{escape_text, human_size};
 use crate::stats::StatsRun;
 use crate::ImageArgs;
 use imgcheck_checks::facts::VolumeContent;
 use imgcheck_inspect::Resolution;
 use serde_json::{json, Value};
-use crate::output::outln;
 
 /// Run the command.
 pub fn run(args: &ImageArgs, as_json: bool, stats: bool) -> anyhow::Result<u8> {
@@ -137,6 +137,44 @@ fn print_text(a: &Analysis) {
                 escape_text(l.hostname.as_deref().unwrap_or("-"))
             );
             outln!("  root: volume {}", asm.root_volume);
+            match &l.timezone {
+                Some(tz) => outln!(
+                    "  timezone: {} (from {})",
+                    escape_text(&tz.zone),
+                    escape_text(&tz.source)
+                ),
+                None => outln!("  timezone: not found"),
+            }
+            let fw = &l.firmware;
+            outln!(
+                "  firmware: {}{}",
+                fw.firmware.as_deref().unwrap_or("no evidence"),
+                if fw.evidence.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({})",
+                        escape_text(
+                            &fw.evidence
+                                .iter()
+                                .map(|e| e.detail.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    )
+                }
+            );
+            let ci = &l.agents.cloud_init;
+            outln!(
+                "  cloud-init: {}",
+                match (&ci.version, &ci.version_source, &ci.binary) {
+                    (Some(v), Some(src), _) =>
+                        format!("{} (from {})", escape_text(v), escape_text(src)),
+                    (Some(v), None, _) => escape_text(v),
+                    (None, _, Some(b)) => format!("present ({}), version unknown", escape_text(b)),
+                    (None, _, None) => "not found".to_string(),
+                }
+            );
             for m in &asm.mounts {
                 let res = match &m.resolution {
                     Resolution::Resolved { volume } => format!("volume {volume}"),
