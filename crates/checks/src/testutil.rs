@@ -198,6 +198,7 @@ pub fn linux_kernel(version: &str) -> imgcheck_inspect::linux::KernelInfo {
             drivers_found: names.iter().map(|n| (*n).to_string()).collect(),
             complete: true,
             truncated: false,
+            stopped_early: false,
             error: None,
         }),
         ..KernelInfo::default()

@@ -188,6 +188,18 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_stopped_once_the_drivers_were_seen_passes() {
+        // What `check` produces: the walk ends after the last module driver (not complete).
+        let mut lf = good_linux_facts();
+        let s = lf.kernels[0].initrd_summary.as_mut().unwrap();
+        s.stopped_early = true;
+        s.complete = false;
+        s.entries = 40;
+        let d = assert_pass(&InitramfsDrivers.run(&with_linux(lf), &TargetProfile::alibaba()));
+        assert!(d.unwrap().contains("virtio_blk in initramfs"));
+    }
+
+    #[test]
     fn incomplete_or_missing_initramfs_is_not_evaluated() {
         let mut lf = good_linux_facts();
         let s = lf.kernels[0].initrd_summary.as_mut().unwrap();
