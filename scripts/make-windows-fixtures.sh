@@ -5,18 +5,31 @@
 #
 # Two variants, "good" and "bad", each a 64 MiB GPT disk converted to a compressed qcow2:
 #   partition 1  ESP, FAT32 (33 MiB):  \EFI\Microsoft\Boot\{bootmgfw.efi,BCD}, \EFI\Boot\bootx64.efi
+#                                      (the bad variant: BCD only, no boot manager)
 #   partition 2  NTFS (28 MiB):        \Windows\System32\config\{SYSTEM,SOFTWARE}, \Windows\System32\
 #                                      {ntoskrnl.exe,cmd.exe,winload.efi,svchost.exe}, drivers\
 #                                      {viostor,netkvm,partmgr}.sys, DriverStore\FileRepository\
 #                                      {viostor,netkvm}.inf_amd64_*, \Windows\Setup\State\State.ini,
 #                                      \pagefile.sys, \ProgramData\aliyun\assist\...,
 #                                      \Users\{Public,Administrator}\Desktop\desktop.ini
+#   partition 3  (bad variant only, 1 MiB): a synthesized BitLocker volume (see below)
 # The bad variant plants defects: the *-bad.reg overlays (viostor Start=3, xenfilt disk filter,
 # RDP denied, ImageState=IMAGE_STATE_UNDEPLOYABLE, reboot pending, BCD path to a missing
 # winload.exe and osdevice on a partition not in the image, C: mapped to such a partition, SAN
-# policy 4, device installation disabled and denied by policy, EMS off, ...),
-# \Windows\WinSxS\pending.xml, State.ini undeployable, \hiberfil.sys starting with "hibr", no
-# desktop.ini in the desktop folders, and the NTFS read-only attribute on netkvm.sys.
+# policy 4, device installation disabled and denied by policy, EMS off, a boot-start XenPCI with
+# Parameters\hide_devices set, ...), \Windows\WinSxS\pending.xml, State.ini undeployable,
+# \hiberfil.sys starting with "hibr", no desktop.ini in the desktop folders, the NTFS read-only
+# attribute on netkvm.sys, no boot manager on the ESP (neither \EFI\Microsoft\Boot\bootmgfw.efi
+# nor the fallback \EFI\Boot\bootx64.efi), and a BitLocker data volume as partition 3.
+#
+# BitLocker: no Linux tool creates a BitLocker volume, so python3 synthesizes one from libbde's
+# "BitLocker Drive Encryption (BDE) format" documentation: a Windows 7+ boot sector (jump EB 58 90,
+# OEM id "-FVE-FS-", the BitLocker identifier GUID at 160, the three FVE metadata block offsets at
+# 176) and three copies of an FVE metadata block (version 2, AES-XTS-128) with a
+# recovery-password VMK, an FVEK, a description and the volume header block entry. The keys are
+# filler bytes (the volume cannot be unlocked) and the data area is zeros (an empty volume
+# encrypted with "used disk space only"). `blkid -p` and `cryptsetup bitlkDump` confirm the
+# structure (bad.blkid-bitlocker.txt, bad.bitlkdump.txt).
 #
 # Writes into OUTDIR:
 #   windows-good.qcow2, windows-bad.qcow2    the disks (qemu-img convert -c, zlib clusters)
@@ -25,6 +38,8 @@
 #   <variant>.ntfsinfo-netkvm.txt            `ntfsinfo -F` of netkvm.sys (its file attributes)
 #   <variant>.mdir.txt                       `mdir -/` of the ESP
 #   <variant>.sfdisk.json                    `sfdisk --json` of the disk
+#   bad.blkid-bitlocker.txt                  `blkid -p` of the BitLocker volume
+#   bad.bitlkdump.txt                        `cryptsetup bitlkDump` of the BitLocker volume
 #   manifest.json                            the facts imgcheck must report for each variant
 #
 # Hives: hivex cannot create a hive, so python3 writes an empty regf v1.5 file (the same
@@ -37,7 +52,7 @@
 # serial is patched to a fixed value; faketime (if installed) pins the clock of the tools that
 # stamp the current time (mkntfs, wimapply, mcopy). Without faketime only timestamps differ.
 # Needs (Debian packages): libwin-hivex-perl libhivex-bin ntfs-3g wimtools dosfstools mtools
-# fdisk qemu-utils python3 gzip.
+# fdisk qemu-utils python3 gzip util-linux (blkid) cryptsetup-bin.
 set -euo pipefail
 export LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH=1705017600
 PATH=$PATH:/usr/sbin:/sbin
@@ -50,7 +65,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 
 for tool in hivexregedit mkntfs ntfsls ntfsinfo wimcapture wimapply mkfs.fat mcopy mdir sfdisk \
-    qemu-img python3; do
+    qemu-img python3 blkid cryptsetup; do
     command -v "$tool" >/dev/null || { echo "make-windows-fixtures: $tool missing" >&2; exit 1; }
 done
 FAKE=()
@@ -71,6 +86,11 @@ ESP_SECTORS=67584       # 33 MiB: the smallest comfortable FAT32 with 512-byte c
 NTFS_START=69632        # 34 MiB
 NTFS_SECTORS=57344      # 28 MiB
 NTFS_SERIAL=1c2d3e4f5a6b7c8d
+BL_GUID=B1710C4E-2F3A-4B5C-8D6E-7F8091A2B3C4      # partition 3 (bad variant): BitLocker
+BL_START=126976         # 62 MiB
+BL_SECTORS=2048         # 1 MiB
+BL_VOLUME_GUID=3f2e1d0c-5b4a-4978-8695-a4b3c2d1e0f9   # FVE metadata: the volume's GUID
+BL_VMK_GUID=9a8b7c6d-5e4f-4031-9221-304f5e6d7c8b      # FVE metadata: the VMK's GUID
 DISK_BYTES=$((64 << 20))
 
 # ---- an empty regf v1.5 hive (see scripts/make-hive-fixtures.sh for the layout) ----------------
@@ -144,6 +164,75 @@ body += bytes(-len(body) % 512)
 open(path, 'wb').write(body)
 PY
 
+# ---- a BitLocker volume (structure only; see the header) -----------------------------------------
+cat >"$WORK/bitlocker.py" <<'PY'
+import hashlib, os, struct, sys
+# libbde, "BitLocker Drive Encryption (BDE) format": volume header (boot sector), FVE metadata
+# block header (64 bytes), FVE metadata header (48 bytes), metadata entries (8-byte header: size,
+# entry type, value type, version).
+SECTOR = 512
+FILETIME = int(os.environ['SOURCE_DATE_EPOCH']) * 10**7 + 116444736000000000
+BITLOCKER_ID = '4967d63b-2e29-4ad8-8399-f6a339e3d001'   # the same on every Windows 7+ volume
+ENTRY_PROPERTY, ENTRY_VMK, ENTRY_FVEK, ENTRY_DESCRIPTION, ENTRY_VOLUME_HEADER = 0, 2, 3, 7, 0xF
+VALUE_STRING, VALUE_STRETCH_KEY, VALUE_AES_CCM, VALUE_VMK, VALUE_OFFSET_SIZE = 2, 3, 5, 8, 0xF
+PROTECTION_RECOVERY_PASSWORD = 0x0800
+AES_XTS_128 = 0x8004
+FVE = [0x20000, 0x60000, 0xA0000]       # the three FVE metadata blocks (64 KiB each)
+HDR_OFF, HDR_SECTORS = 0xB0000, 16      # where the original boot sectors are kept (encrypted)
+
+path, size, hidden, vol_guid, vmk_guid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
+    sys.argv[4], sys.argv[5]
+
+def guid(s):                            # mixed-endian on-disk GUID
+    h = bytes.fromhex(s.replace('-', ''))
+    return h[3::-1] + h[5:3:-1] + h[7:5:-1] + h[8:]
+
+def filler(tag, n):                     # deterministic stand-in for key material
+    out = b''
+    while len(out) < n:
+        out += hashlib.sha256(f'{tag}:{len(out)}'.encode()).digest()
+    return out[:n]
+
+def entry(etype, vtype, body):
+    return struct.pack('<HHHH', 8 + len(body), etype, vtype, 1) + body
+
+def aes_ccm(tag, counter, n):           # nonce (FILETIME + counter), MAC, encrypted key
+    return struct.pack('<QI', FILETIME, counter) + filler(tag + '-mac', 16) + filler(tag, n)
+
+vmk = entry(ENTRY_VMK, VALUE_VMK,
+            guid(vmk_guid) + struct.pack('<QHH', FILETIME, 0, PROTECTION_RECOVERY_PASSWORD)
+            + entry(ENTRY_PROPERTY, VALUE_STRETCH_KEY, struct.pack('<I', 0x1000) + filler('salt', 16))
+            + entry(ENTRY_PROPERTY, VALUE_AES_CCM, aes_ccm('vmk', 1, 44)))
+fvek = entry(ENTRY_FVEK, VALUE_AES_CCM, aes_ccm('fvek', 2, 44))
+desc = entry(ENTRY_DESCRIPTION, VALUE_STRING, 'IMGCHECK-WIN E: 12/01/2024\0'.encode('utf-16-le'))
+vhdr = entry(ENTRY_VOLUME_HEADER, VALUE_OFFSET_SIZE, struct.pack('<QQ', HDR_OFF, HDR_SECTORS * SECTOR))
+entries = vmk + fvek + desc + vhdr
+meta_size = 48 + len(entries)
+# Block header: signature, size, version 2, current and next encryption state (4: encrypted, as
+# dislocker names it), volume size, volume header sectors, the three block offsets, volume header.
+block = (struct.pack('<8sHHHHQIIQQQQ', b'-FVE-FS-', 64, 2, 4, 4, size, 0, HDR_SECTORS, *FVE, HDR_OFF)
+         + struct.pack('<IIII16sIIQ', meta_size, 1, 48, meta_size, guid(vol_guid), 3, AES_XTS_128,
+                       FILETIME)
+         + entries)
+
+boot = bytearray(SECTOR)
+boot[0:11] = b'\xeb\x58\x90-FVE-FS-'
+struct.pack_into('<HBH', boot, 11, SECTOR, 8, 0)       # bytes/sector, sectors/cluster, reserved
+boot[21] = 0xF8                                        # media descriptor
+struct.pack_into('<HHI', boot, 24, 63, 255, hidden)    # sectors/track, heads, hidden sectors
+boot[64], boot[66] = 0x80, 0x29                        # drive number, extended boot signature
+boot[71:90] = b'NO NAME    FAT32   '
+boot[160:176] = guid(BITLOCKER_ID)
+struct.pack_into('<QQQ', boot, 176, *FVE)
+boot[510:512] = b'\x55\xaa'
+
+img = bytearray(size)
+img[0:SECTOR] = boot
+for off in FVE:
+    img[off:off + len(block)] = block
+open(path, 'wb').write(img)
+PY
+
 # ---- the variant's tree ----------------------------------------------------------------------------
 build_tree() { # variant
     local v=$1 t=$WORK/$1
@@ -181,16 +270,21 @@ build_tree() { # variant
     python3 "$WORK/pe.py" "$nt/Windows/System32/svchost.exe" 2 svchost.exe
     python3 "$WORK/pe.py" "$nt/Windows/System32/winload.efi" 10 winload.efi
     python3 "$WORK/pe.py" "$nt/ProgramData/aliyun/assist/aliyun_assist_service.exe" 3 aliyun_assist_service.exe
-    local d
-    for d in viostor netkvm partmgr; do
+    local d drivers=(viostor netkvm partmgr)
+    if [ "$v" = bad ]; then drivers+=(xenpci); fi
+    for d in "${drivers[@]}"; do
         python3 "$WORK/pe.py" "$nt/Windows/System32/drivers/$d.sys" 1 "$d.sys"
     done
     printf '; phony viostor.inf\r\n[Version]\r\nClass=SCSIAdapter\r\n' \
         >"$nt/Windows/System32/DriverStore/FileRepository/viostor.inf_amd64_5c4e8f2a1b3d6e70/viostor.inf"
     printf '; phony netkvm.inf\r\n[Version]\r\nClass=Net\r\n' \
         >"$nt/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_9d8c7b6a5f4e3d21/netkvm.inf"
-    python3 "$WORK/pe.py" "$esp/EFI/Microsoft/Boot/bootmgfw.efi" 10 bootmgfw.efi
-    python3 "$WORK/pe.py" "$esp/EFI/Boot/bootx64.efi" 10 bootx64.efi
+    # The boot manager (GUESTOS.BootMgr): the bad variant has neither bootmgfw.efi nor the
+    # fallback loader, only the BCD store and the empty folders.
+    if [ "$v" = good ]; then
+        python3 "$WORK/pe.py" "$esp/EFI/Microsoft/Boot/bootmgfw.efi" 10 bootmgfw.efi
+        python3 "$WORK/pe.py" "$esp/EFI/Boot/bootx64.efi" 10 bootx64.efi
+    fi
 
     # Desktop folders (GUESTOS.DesktopConfig): the good variant has desktop.ini (UTF-16LE with a
     # BOM, as Windows writes it) in the public and the Administrator's desktop; the bad variant
@@ -293,6 +387,16 @@ build_disk() { # variant
     ntfsinfo -F /Windows/System32/drivers/netkvm.sys "$t/ntfs.img" 2>&1 |
         grep -E 'File attributes|FILE_ATTR' | sort -u >"$OUT/$v.ntfsinfo-netkvm.txt" || true
 
+    # The bad variant's BitLocker data volume, and what blkid and cryptsetup make of it.
+    local bl_line=
+    if [ "$v" = bad ]; then
+        python3 "$WORK/bitlocker.py" "$t/bitlocker.img" $((BL_SECTORS * 512)) "$BL_START" \
+            "$BL_VOLUME_GUID" "$BL_VMK_GUID"
+        (cd "$t" && blkid -p bitlocker.img) >"$OUT/$v.blkid-bitlocker.txt"
+        (cd "$t" && cryptsetup bitlkDump bitlocker.img) >"$OUT/$v.bitlkdump.txt"
+        bl_line="start=$BL_START, size=$BL_SECTORS, type=$BASIC_DATA_TYPE, uuid=$BL_GUID, name=\"Basic data partition\""
+    fi
+
     # GPT disk.
     rm -f "$t/disk.raw"
     truncate -s "$DISK_BYTES" "$t/disk.raw"
@@ -302,10 +406,15 @@ label-id: $DISK_GUID
 first-lba: 2048
 start=$ESP_START, size=$ESP_SECTORS, type=$ESP_TYPE, uuid=$ESP_GUID, name="EFI system partition"
 start=$NTFS_START, size=$NTFS_SECTORS, type=$BASIC_DATA_TYPE, uuid=$NTFS_GUID, name="Basic data partition"
+$bl_line
 EOF
     (cd "$t" && sfdisk --json disk.raw) >"$OUT/$v.sfdisk.json"
     dd if="$t/esp.img" of="$t/disk.raw" bs=512 seek="$ESP_START" conv=notrunc,sparse status=none
     dd if="$t/ntfs.img" of="$t/disk.raw" bs=512 seek="$NTFS_START" conv=notrunc,sparse status=none
+    if [ "$v" = bad ]; then
+        dd if="$t/bitlocker.img" of="$t/disk.raw" bs=512 seek="$BL_START" conv=notrunc,sparse \
+            status=none
+    fi
     rm -f "$OUT/windows-$v.qcow2"
     qemu-img convert -f raw -O qcow2 -c "$t/disk.raw" "$OUT/windows-$v.qcow2"
 }
@@ -338,6 +447,7 @@ good = dict(common, **{
     "image_state": "IMAGE_STATE_COMPLETE", "pending_xml": False, "reboot_pending": False,
     "hibernated": False, "fast_startup": False, "san_policy": 1,
     "hypervisor_tools": [], "netkvm_read_only": False, "xen_services": [],
+    "xen_hide_devices": None, "bitlocker": None,
     "bcd_path": "\\Windows\\system32\\winload.efi", "bcd_path_exists": True,
     "hotfixes_installed": ["KB5005039"],
     "bcd_osdevice": common["bcd"]["device"], "bcd_bootmgr_ems": True, "bcd_ems": True,
@@ -349,7 +459,10 @@ bad = dict(common, **{
     "image_state": "IMAGE_STATE_UNDEPLOYABLE", "pending_xml": True, "reboot_pending": True,
     "hibernated": True, "fast_startup": True, "san_policy": 4,
     "hypervisor_tools": ["vmware-tools"], "netkvm_read_only": True,
-    "xen_services": ["xenbus", "xenfilt"],
+    "xen_services": ["xenbus", "xenfilt", "XenPCI"], "xen_hide_devices": "ide,nic",
+    "boot_files": ["/EFI/Microsoft/Boot/BCD"],
+    "bitlocker": {"partition": 3, "partition_guid": "b1710c4e-2f3a-4b5c-8d6e-7f8091a2b3c4",
+                  "volume_guid": "3f2e1d0c-5b4a-4978-8695-a4b3c2d1e0f9"},
     "bcd_path": "\\Windows\\system32\\winload.exe", "bcd_path_exists": False,
     "hotfixes_installed": ["KB5005039", "KB5009555"],
     "drive_letters": {"C:": "gpt partition deadbeef-0bad-4c0d-8e0f-000000000c0c"},

@@ -134,6 +134,7 @@ fn windows_good_report() {
         "windows.drive-letters",
         "windows.group-policy",
         "windows.serial-console",
+        "disk.encrypted-volume",
     ] {
         assert_eq!(result(&v, id)["status"], "no_risk", "{id}");
     }
@@ -215,6 +216,30 @@ fn windows_bad_report() {
     );
     assert_finding(&v, "windows.group-policy", ro, "Default Domain Policy");
     assert_finding(&v, "windows.xen", sr, r"Services\xenfilt");
+    assert_finding(
+        &v,
+        "windows.xen",
+        sr,
+        r"Services\XenPCI\Parameters\hide_devices = ide,nic",
+    );
+    assert_finding(
+        &v,
+        "windows.bootmgr",
+        sr,
+        r"uefi: no \EFI\Microsoft\Boot\bootmgfw.efi or \EFI\Boot\bootx64.efi",
+    );
+    assert_finding(
+        &v,
+        "disk.encrypted-volume",
+        sr,
+        "partition 3 (byte offset 65011712) is a bitlocker encrypted volume",
+    );
+    assert_finding(
+        &v,
+        "disk.encrypted-volume",
+        sr,
+        "UUID: 3F2E1D0C-5B4A-4978-8695-A4B3C2D1E0F9",
+    );
     assert_finding(&v, "windows.rdp", ro, "fDenyTSConnections = 1");
     assert_finding(&v, "windows.hibernation", sr, "hibernated");
     assert_finding(&v, "windows.hibernation", ro, "HibernateEnabled = 1");

@@ -3,8 +3,9 @@
 //! Our own code (the crates we wrap each recognise only their own format, and by failing):
 //! - LUKS1/LUKS2: cryptsetup's on-disk format documents (LUKS1 spec 1.2.3, LUKS2 spec 1.1):
 //!   magic `LUKS\xba\xbe`, big-endian version at 6, UUID text at 168.
-//! - BitLocker: OEM id `-FVE-FS-` at offset 3 of the boot sector (libbde's documentation), volume
-//!   GUID at 160.
+//! - BitLocker: OEM id `-FVE-FS-` at offset 3 of the boot sector (libbde's documentation). The
+//!   GUID at 160 is BitLocker's identifier, the same on every volume; the volume's own GUID is in
+//!   the FVE metadata header of the first FVE metadata block, whose offset is at 176.
 //! - NTFS: OEM id `NTFS    ` at offset 3 plus the 0x55AA boot signature.
 //! - FAT: Microsoft's "FAT: General Overview of On-Disk Format" (BPB fields and the cluster-count
 //!   rule that alone decides FAT12/16/32).
@@ -35,8 +36,13 @@ const LUKS_UUID_OFFSET: usize = 168;
 const LUKS_UUID_LEN: usize = 40;
 /// BitLocker's OEM id at boot-sector offset 3.
 const BITLOCKER_OEM: &[u8; 8] = b"-FVE-FS-";
-/// Offset of BitLocker's volume GUID (Windows 7 and later boot sector layout).
-const BITLOCKER_GUID_OFFSET: usize = 160;
+/// Offset of the first FVE metadata block's byte offset (u64) in a Windows 7+ BitLocker boot
+/// sector (the second and third follow).
+const BITLOCKER_FVE_OFFSET: usize = 176;
+/// FVE metadata block header (64 bytes) plus the FVE metadata header (48 bytes).
+const BITLOCKER_FVE_HEADERS: usize = 112;
+/// Offset of the volume GUID in an FVE metadata block (block header 64 + 16).
+const BITLOCKER_FVE_GUID: usize = 80;
 /// NTFS OEM id at offset 3.
 const NTFS_OEM: &[u8; 8] = b"NTFS    ";
 /// exFAT OEM id at offset 3 (not read by this crate; must not be mistaken for FAT).
@@ -80,12 +86,9 @@ pub fn probe(src: &dyn BlockSource) -> Result<Probed, FsError> {
     }
     let oem: Option<[u8; 8]> = array(&head, 3);
     if oem.as_ref() == Some(BITLOCKER_OEM) {
-        let uuid = array::<16>(&head, BITLOCKER_GUID_OFFSET)
-            .filter(|g| g.iter().any(|&b| b != 0))
-            .map(|g| guid_mixed_endian(&g));
         return Ok(Probed::Encrypted {
             scheme: "bitlocker".into(),
-            uuid,
+            uuid: bitlocker_volume_guid(src, &head)?,
         });
     }
     let boot_sig = array::<2>(&head, 510) == Some(BOOT_SIGNATURE);
@@ -112,6 +115,35 @@ pub fn probe(src: &dyn BlockSource) -> Result<Probed, FsError> {
         return Ok(Probed::Filesystem(FsType::Btrfs));
     }
     probe_swap(src, &head)
+}
+
+/// The BitLocker volume GUID from the first FVE metadata block (libbde: block header signature
+/// `-FVE-FS-`, version 1 or 2, then the metadata header whose GUID is at block offset 80). `None`
+/// when the boot sector names no block inside the volume or the block is not FVE metadata.
+fn bitlocker_volume_guid(src: &dyn BlockSource, head: &[u8]) -> Result<Option<String>, FsError> {
+    let Some(at) = array::<8>(head, BITLOCKER_FVE_OFFSET).map(u64::from_le_bytes) else {
+        return Ok(None);
+    };
+    let headers = u64::try_from(BITLOCKER_FVE_HEADERS).unwrap_or(u64::MAX);
+    if at == 0 || at.checked_add(headers).is_none_or(|end| end > src.len()) {
+        return Ok(None);
+    }
+    let mut block = [0u8; BITLOCKER_FVE_HEADERS];
+    src.read_exact_at(&mut block, at)
+        .map_err(|source| FsError::Read {
+            fs: "probe",
+            structure: "BitLocker FVE metadata block".into(),
+            offset: at,
+            source,
+        })?;
+    if array::<8>(&block, 0).as_ref() != Some(BITLOCKER_OEM)
+        || !u16_le(&block, 10).is_some_and(|v| v == 1 || v == 2)
+    {
+        return Ok(None);
+    }
+    Ok(array::<16>(&block, BITLOCKER_FVE_GUID)
+        .filter(|g| g.iter().any(|&b| b != 0))
+        .map(|g| guid_mixed_endian(&g)))
 }
 
 /// True when the primary Btrfs superblock's magic is present.
@@ -260,22 +292,41 @@ mod tests {
 
     #[test]
     fn bitlocker() {
-        let mut b = vec![0u8; 4096];
+        let mut b = vec![0u8; 16384];
         b[0] = 0xEB;
         b[3..11].copy_from_slice(BITLOCKER_OEM);
         b[510] = 0x55;
         b[511] = 0xAA;
+        // BitLocker's identifier (not the volume's GUID).
         b[160..176].copy_from_slice(&[
             0x3B, 0xD6, 0x67, 0x49, 0x29, 0x2E, 0xD8, 0x4A, 0x83, 0x99, 0xF6, 0xA3, 0x39, 0xE3,
             0xD0, 0x01,
         ]);
+        let bitlocker = |uuid: Option<&str>| Probed::Encrypted {
+            scheme: "bitlocker".into(),
+            uuid: uuid.map(str::to_string),
+        };
+        // No FVE metadata block offset: no GUID.
+        assert_eq!(probe_bytes(b.clone()), bitlocker(None));
+        // An offset past the end: no GUID, no error.
+        b[176..184].copy_from_slice(&16380u64.to_le_bytes());
+        assert_eq!(probe_bytes(b.clone()), bitlocker(None));
+        // A block at 8 KiB without the signature, then with it (version 2).
+        b[176..184].copy_from_slice(&8192u64.to_le_bytes());
+        b[8192 + 80..8192 + 96].copy_from_slice(&[
+            0x0C, 0x1D, 0x2E, 0x3F, 0x4A, 0x5B, 0x78, 0x49, 0x86, 0x95, 0xA4, 0xB3, 0xC2, 0xD1,
+            0xE0, 0xF9,
+        ]);
+        assert_eq!(probe_bytes(b.clone()), bitlocker(None));
+        b[8192..8200].copy_from_slice(BITLOCKER_OEM);
+        b[8192 + 10] = 2;
         assert_eq!(
-            probe_bytes(b),
-            Probed::Encrypted {
-                scheme: "bitlocker".into(),
-                uuid: Some("4967D63B-2E29-4AD8-8399-F6A339E3D001".into())
-            }
+            probe_bytes(b.clone()),
+            bitlocker(Some("3F2E1D0C-5B4A-4978-8695-A4B3C2D1E0F9"))
         );
+        // An unknown FVE version: no GUID.
+        b[8192 + 10] = 9;
+        assert_eq!(probe_bytes(b), bitlocker(None));
     }
 
     #[test]

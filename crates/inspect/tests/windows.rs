@@ -381,7 +381,7 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
     assert_eq!(f.rdp.enabled, m["rdp_enabled"].as_bool());
     let xen: Vec<String> = f.xen.services.iter().map(|x| x.name.clone()).collect();
     assert_eq!(xen, strs(&m["xen_services"]));
-    assert_eq!(f.xen.hide_devices, None);
+    assert_eq!(f.xen.hide_devices, s(&m["xen_hide_devices"]));
 
     // The facts survive a JSON round trip (the engine stores and reloads them).
     let json = serde_json::to_string(f).unwrap();
@@ -478,6 +478,49 @@ fn bad_guest() {
     assert_eq!(static_if.ip_addresses, ["10.0.0.5".to_string()]);
     assert_eq!(f.drivers["xenfilt"].start, Some(0));
     assert!(!f.drivers["xenfilt"].sys_file_present);
+    // XenPCI starts at boot and hides devices.
+    let xenpci = f.xen.services.iter().find(|x| x.name == "XenPCI").unwrap();
+    assert_eq!(xenpci.start, Some(0));
+    assert_eq!(f.xen.hide_devices.as_deref(), Some("ide,nic"));
+}
+
+/// Partition 3 of the bad guest is the synthesized BitLocker volume: the volume layer recognises
+/// it and reads the volume GUID that `cryptsetup bitlkDump` reports (bad.bitlkdump.txt).
+#[test]
+fn bad_guest_bitlocker_volume() {
+    let m = manifest("bad");
+    let disk = imgcheck_container::open(
+        &testdata().join("windows-bad.qcow2"),
+        &imgcheck_container::OpenOptions::default(),
+    )
+    .expect("open qcow2");
+    let src = disk.source();
+    let table = imgcheck_volume::read_partition_table(src.as_ref(), &Limits::default()).unwrap();
+    let want = m["bitlocker"]["partition"].as_u64().unwrap();
+    let p = table
+        .partitions
+        .iter()
+        .find(|p| u64::from(p.number) == want)
+        .unwrap();
+    assert_eq!(
+        p.guid.as_deref().map(str::to_lowercase),
+        s(&m["bitlocker"]["partition_guid"])
+    );
+    let part: Arc<dyn BlockSource> = Arc::new(p.source(src.clone()).unwrap());
+    let Probed::Encrypted { scheme, uuid } = imgcheck_fs::probe(part.as_ref()).unwrap() else {
+        panic!("partition {want} is not encrypted")
+    };
+    assert_eq!(scheme, "bitlocker");
+    let volume_guid = s(&m["bitlocker"]["volume_guid"]).unwrap();
+    assert_eq!(uuid.map(|u| u.to_lowercase()), Some(volume_guid.clone()));
+    let dump = std::fs::read_to_string(testdata().join("bad.bitlkdump.txt")).unwrap();
+    assert!(
+        dump.lines()
+            .any(|l| l.starts_with("GUID:") && l.ends_with(&volume_guid)),
+        "{dump}"
+    );
+    let blkid = std::fs::read_to_string(testdata().join("bad.blkid-bitlocker.txt")).unwrap();
+    assert!(blkid.contains(r#"TYPE="BitLocker""#), "{blkid}");
 }
 
 #[test]
@@ -535,6 +578,8 @@ fn regenerate_fixtures() {
         "qemu-img",
         "python3",
         "faketime",
+        "blkid",
+        "cryptsetup",
     ];
     let path = std::env::var("PATH").unwrap_or_default() + ":/usr/sbin:/sbin";
     let missing: Vec<&str> = tools
@@ -577,5 +622,5 @@ fn regenerate_fixtures() {
         assert!(fresh == committed, "{name:?} differs from a fresh build");
         compared += 1;
     }
-    assert_eq!(compared, 17);
+    assert_eq!(compared, 19);
 }
