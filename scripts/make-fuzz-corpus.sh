@@ -2,8 +2,9 @@
 # Build the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from the committed fixtures.
 #
 # usage: scripts/make-fuzz-corpus.sh [OUTDIR]      (default: fuzz/corpus)
+#        scripts/make-fuzz-corpus.sh --xfs-btrfs-only [OUTDIR]   (only OUTDIR/xfs and OUTDIR/btrfs)
 #
-# Every seed is at most 64 KiB and all corpora together stay under 3 MiB (checked at the end),
+# Every seed is at most 64 KiB and all corpora together stay under 3.25 MiB (checked at the end),
 # so they can be committed and replayed by `cargo test -p imgcheck-fuzzing` in seconds.
 # Seeds come from three sources:
 #   - crops of the committed fixtures (testdata/containers, testdata/fs; .gz decompressed): the
@@ -12,11 +13,17 @@
 #   - tiny, valid images built here from testdata/fs/tree and a phony guest tree, with the same
 #     tools as the fixtures (mke2fs -d, mkfs.fat + mcopy, sfdisk, qemu-img), so that the fuzzers
 #     start from inputs that reach every layer (container → table → filesystem → guest);
-#   - hand-made edge cases (empty, truncated, huge sizes, loops), written by the Python below.
+#   - hand-made edge cases (empty, truncated, huge sizes, loops), written by the Python below;
+#   - sparse images (crates/fuzzing/src/sparse.rs) of the XFS and Btrfs fixtures (hundreds of
+#     MiB each), holding only the blocks the `xfs`/`btrfs` targets' walk reads: the seed maker
+#     `cargo run -p imgcheck-fuzzing --example sparse_seed` traces the walk on the real image and
+#     drops every block the walk does not need (and walks fewer entries when the rest exceeds
+#     the seed's budget).
 # Container seeds named <stem>.<format> decode to <stem>.raw (tests/replay.rs checks it); each
 # one is verified here against `qemu-img convert -O raw` too.
 #
-# Needs (Debian packages): e2fsprogs dosfstools mtools fdisk (sfdisk) qemu-utils python3 gzip cpio.
+# Needs (Debian packages): e2fsprogs dosfstools mtools fdisk (sfdisk) qemu-utils python3 gzip cpio
+# zstd, and cargo.
 # Deterministic: fixed UUIDs, serials, label ids, E2FSPROGS_FAKE_TIME, SOURCE_DATE_EPOCH, mtimes;
 # VHDs are written by the Python below (qemu-img stamps a time and a random UUID into them).
 # Formats whose smallest image exceeds 64 KiB get header crops only: VHDX (fixed 1 MiB header
@@ -27,6 +34,12 @@ export E2FSPROGS_FAKE_TIME=1700000000 SOURCE_DATE_EPOCH=1700000000 MTOOLS_SKIP_C
 PATH=$PATH:/usr/sbin:/sbin
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ONLY_SPARSE=0
+KIB64=65536
+if [[ ${1:-} == --xfs-btrfs-only ]]; then
+    ONLY_SPARSE=1
+    shift
+fi
 OUT=${1:-$ROOT/fuzz/corpus}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -35,9 +48,56 @@ for tool in mke2fs e2fsck debugfs dumpe2fs mkfs.fat mcopy sfdisk qemu-img python
     command -v "$tool" >/dev/null || { echo "make-fuzz-corpus: $tool missing" >&2; exit 1; }
 done
 
+# ---- XFS and Btrfs: sparse images of the fixtures ----------------------------------------------
+# seed TARGET IMAGE NAME [ARGS]: the sparse seed of IMAGE (decompressed into $WORK) as
+# $OUT/TARGET/NAME. The budget (52 KiB a seed, 10 seeds) keeps these corpora under 600 KiB.
+sparse_seeds() {
+    command -v zstd >/dev/null || { echo "make-fuzz-corpus: zstd missing" >&2; exit 1; }
+    local maker
+    (cd "$ROOT" && cargo build -q --release -p imgcheck-fuzzing --example sparse_seed)
+    maker=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/sparse_seed
+    mkdir -p "$OUT/xfs" "$OUT/btrfs"
+    rm -f "$OUT/xfs/"* "$OUT/btrfs/"*
+    local x
+    for x in xfs-v5 xfs-v4 xfs-v4-dirty; do
+        gzip -dc "$ROOT/testdata/xfs/$x.img.gz" >"$WORK/$x.img"
+    done
+    for x in plain zlib lzo zstd suse fedora; do
+        zstd -dqf "$ROOT/testdata/btrfs/images/$x.img.zst" -o "$WORK/btrfs-$x.img"
+    done
+    local b=53248
+    "$maker" xfs "$WORK/xfs-v5.img" "$OUT/xfs/v5-files" --max $b
+    "$maker" xfs "$WORK/xfs-v5.img" "$OUT/xfs/v5-meta" --no-data --max $b
+    "$maker" xfs "$WORK/xfs-v4.img" "$OUT/xfs/v4-meta" --no-data --max $b
+    "$maker" xfs "$WORK/xfs-v4-dirty.img" "$OUT/xfs/v4-dirty-files" --max $b
+    "$maker" btrfs "$WORK/btrfs-plain.img" "$OUT/btrfs/plain-meta" --no-data --max $b
+    "$maker" btrfs "$WORK/btrfs-zlib.img" "$OUT/btrfs/zlib-files" --max $b
+    "$maker" btrfs "$WORK/btrfs-lzo.img" "$OUT/btrfs/lzo-files" --max $b
+    "$maker" btrfs "$WORK/btrfs-zstd.img" "$OUT/btrfs/zstd-files" --max $b
+    "$maker" btrfs "$WORK/btrfs-suse.img" "$OUT/btrfs/suse-files" --max $b
+    "$maker" btrfs "$WORK/btrfs-fedora.img" "$OUT/btrfs/fedora-files" --max $b
+    rm -f "$WORK/"*.img
+}
+
+# check_limits: every seed at most 64 KiB, all corpora together at most 3.25 MiB.
+check_limits() {
+    local too_big total
+    too_big=$(find "$OUT" -type f -size +${KIB64}c)
+    [[ -z $too_big ]] || { echo "make-fuzz-corpus: seeds over 64 KiB: $too_big" >&2; exit 1; }
+    total=$(find "$OUT" -type f -printf '%s\n' | awk '{ t += $1 } END { print t + 0 }')
+    ((total <= 3328 * 1024)) || { echo "make-fuzz-corpus: corpora total $total bytes > 3.25 MiB" >&2; exit 1; }
+    echo "make-fuzz-corpus: $(find "$OUT" -type f | wc -l) seeds, $total bytes in $OUT"
+}
+
+if ((ONLY_SPARSE)); then
+    sparse_seeds
+    check_limits
+    exit 0
+fi
+
 rm -rf "$OUT"
-for t in container partition_table lvm md filesystem initramfs fstab os_release elf kconfig \
-    bootloader network packages system regf pipeline; do
+for t in container partition_table lvm md filesystem xfs btrfs initramfs fstab os_release elf \
+    kconfig bootloader network packages system regf pipeline; do
     mkdir -p "$OUT/$t"
 done
 
@@ -527,9 +587,7 @@ cp "$GUEST/etc/fstab" "$OUT/fstab/guest"
 cp "$GUEST/etc/os-release" "$OUT/os_release/guest"
 cp "$GUEST/bin/sh" "$OUT/elf/guest-sh"
 
+sparse_seeds
+
 # ---- limits ------------------------------------------------------------------------------------
-too_big=$(find "$OUT" -type f -size +${KIB64}c)
-[[ -z $too_big ]] || { echo "make-fuzz-corpus: seeds over 64 KiB: $too_big" >&2; exit 1; }
-total=$(du -cb "$OUT" | tail -1 | cut -f1)
-((total <= 3 * 1024 * 1024)) || { echo "make-fuzz-corpus: corpora total $total bytes > 3 MiB" >&2; exit 1; }
-echo "make-fuzz-corpus: $(find "$OUT" -type f | wc -l) seeds, $total bytes in $OUT"
+check_limits

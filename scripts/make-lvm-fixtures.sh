@@ -74,6 +74,36 @@ label-id: 0x1234abcd
 start=2048, size=22528, type=8e
 EOF
 
+# ---- md RAID1 inside one image: a GPT disk whose two partitions are the members ---------------
+# The array holds a small ext4 filesystem (mkfs.ext4 -d of the tree below); the manifest records
+# every path of the tree with the SHA-256 of its bytes, computed from the source tree, and what
+# debugfs lists in the filesystem's root.
+MDTREE=$WORK/mdtree
+mkdir -p "$MDTREE/etc" "$MDTREE/data/sub"
+printf 'md-fixture\n' >"$MDTREE/etc/hostname"
+printf 'imgcheck md RAID1 fixture: this file lives on an ext4 filesystem inside the array.\n' >"$MDTREE/readme.txt"
+python3 -c 'import sys; sys.stdout.buffer.write(bytes((i * 7 + 3) % 251 for i in range(70000)))' >"$MDTREE/data/pattern.bin"
+printf 'nested\n' >"$MDTREE/data/sub/nested.txt"
+: >"$MDTREE/data/empty"
+ln -s ../readme.txt "$MDTREE/data/link"
+find "$MDTREE" -exec touch -h -d @1700000000 {} +
+mkfs.ext4 -q -F -d "$MDTREE" -b 1024 -N 32 -U 6d6d6d6d-1111-4222-8333-444455556666 -L mdroot \
+    -E root_owner=0:0,hash_seed=6d6d6d6d-aaaa-4bbb-8ccc-ddddeeeeffff -O ^has_journal \
+    "$WORK/md.ext4" 2M
+(cd "$MDTREE" && find . -mindepth 1 | sed 's|^\.||') |
+    while read -r p; do echo "set_inode_field $p ctime 0x6553f100"; done >"$WORK/mdctime.cmd"
+debugfs -w -f "$WORK/mdctime.cmd" "$WORK/md.ext4" >/dev/null 2>&1
+debugfs -R 'ls -p /' "$WORK/md.ext4" 2>/dev/null |
+    awk -F/ 'NF >= 6 && $6 != "." && $6 != ".." { print $6 }' | sort >"$WORK/md-root.ls"
+truncate -s 8M "$WORK/md-raid1-gpt.img"
+sfdisk -q "$WORK/md-raid1-gpt.img" <<'EOF'
+label: gpt
+label-id: 6D0A6C2E-91B4-4D7E-8A55-0C1D2E3F4A6D
+first-lba: 2048
+start=2048, size=6144, type=A19D880F-05FC-4D3B-A006-743F0F84911E, uuid=6D9E2B41-5D3A-4F60-9B8E-1122334455A1, name="md-a"
+start=8192, size=6144, type=A19D880F-05FC-4D3B-A006-743F0F84911E, uuid=6D9E2B41-5D3A-4F60-9B8E-1122334455B2, name="md-b"
+EOF
+
 python3 - "$WORK" <<'PYEOF'
 """Write LVM2 PVs, md superblocks and the manifest (see the shell header for the why)."""
 import gzip, hashlib, json, os, struct, sys, zlib
@@ -482,6 +512,38 @@ for i, letter in enumerate("abc"):
 manifest["md"]["arrays"].append({"uuid": md_uuid1(r5_uuid), "level": "raid5", "name": "fixture:r5",
                                  "members": [f"md-raid5-1.2-{x}.img" for x in "abc"],
                                  "readable": False, "size_bytes": 2 * MiB})
+
+# RAID1, metadata 1.2, both members in one GPT image (partitions 1 and 2, 3 MiB each):
+# superblock at 4 KiB, data at 1 MiB, 2 MiB of data = the ext4 filesystem built above.
+rg_uuid = bytes.fromhex("6d6d6d6d0102030405060708090a0b0c")
+rg_data = open(f"{WORK}/md.ext4", "rb").read()
+assert len(rg_data) == 2 * MiB
+img = "md-raid1-gpt.img"
+for i, part_start in enumerate([2048 * SECTOR, 8192 * SECTOR]):
+    write_at(f"{WORK}/{img}", part_start + 4096,
+             sb1(rg_uuid, "fixture:r1gpt", 1, 2, 4096, 2048, 4096, 8, i,
+                 bytes([0xC0 + i]) * 16, [0, 1]))
+    write_at(f"{WORK}/{img}", part_start + MiB, rg_data)
+tree_files = {}
+mdtree = f"{WORK}/mdtree"
+for dirpath, dirnames, filenames in os.walk(mdtree):
+    for n in dirnames + filenames:
+        full = os.path.join(dirpath, n)
+        rel = "/" + os.path.relpath(full, mdtree)
+        if os.path.islink(full):
+            tree_files[rel] = {"type": "symlink", "target": os.readlink(full)}
+        elif os.path.isdir(full):
+            tree_files[rel] = {"type": "dir"}
+        else:
+            tree_files[rel] = {"type": "file",
+                               "sha256": hashlib.sha256(open(full, "rb").read()).hexdigest()}
+manifest["md_in_image"] = {
+    "image": img, "uuid": md_uuid1(rg_uuid), "name": "fixture:r1gpt", "level": "raid1",
+    "partitions": [1, 2], "size_bytes": len(rg_data),
+    "sha256": hashlib.sha256(rg_data).hexdigest(), "fs": "ext4", "fs_label": "mdroot",
+    "root_listing_debugfs": open(f"{WORK}/md-root.ls").read().split(),
+    "tree": dict(sorted(tree_files.items())),
+}
 
 with open(f"{WORK}/manifest.json", "w") as f:
     json.dump(manifest, f, indent=2, sort_keys=True)

@@ -27,6 +27,8 @@ use imgcheck_inspect::{GuestView, VolumeDesc};
 use imgcheck_volume::{PartitionKind, PartitionTable};
 use std::sync::Arc;
 
+pub mod sparse;
+
 /// Bytes of a decoded virtual disk read sequentially from offset 0 per input. Bounded so that a
 /// header announcing an exabyte disk costs no more than a small one; far regions are sampled
 /// instead ([`SAMPLE_POINTS`]).
@@ -70,6 +72,8 @@ pub const TARGETS: &[Target] = &[
     t("lvm", lvm),
     t("md", md),
     t("filesystem", filesystem),
+    t("xfs", xfs),
+    t("btrfs", btrfs),
     t("initramfs", initramfs),
     t("fstab", fstab),
     t("os_release", os_release),
@@ -399,6 +403,252 @@ fn check_file_read(fs: &dyn GuestFs, path: &str, size: u64) {
                 full.starts_with(&short),
                 "filesystem: read({path:?}, 1) is not a prefix of read({path:?}, 2)"
             );
+        }
+    }
+}
+
+/// Directory entries visited per direct XFS/Btrfs walk (per subvolume for Btrfs).
+pub const DIRECT_MAX_ENTRIES: usize = 300;
+/// Bytes of one guest file read by the direct XFS/Btrfs walks.
+const DIRECT_READ_BYTES: u64 = 16 << 10;
+/// Subvolumes opened and walked by the Btrfs target.
+const DIRECT_MAX_SUBVOLUMES: usize = 8;
+
+/// What a direct walk saw (the replay test checks that seeds reach deep into the tree).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectStats {
+    /// Whether the filesystem opened.
+    pub opened: bool,
+    /// Directory entries visited (all subvolumes).
+    pub entries: usize,
+    /// Regular files read successfully.
+    pub files_read: usize,
+    /// Symlinks whose target was read.
+    pub links_read: usize,
+    /// Entries whose directory-entry type differs from their metadata's type.
+    pub type_mismatches: usize,
+    /// Subvolumes listed (Btrfs).
+    pub subvolumes: usize,
+    /// Subvolumes opened and walked (Btrfs).
+    pub subvolumes_walked: usize,
+}
+
+/// Bounds of the direct filesystem targets.
+fn direct_limits() -> Limits {
+    Limits {
+        max_dir_entries: 4096,
+        max_file_bytes: 1 << 20,
+        ..Limits::default()
+    }
+}
+
+/// XFS directly (no probe): the input is a [`sparse`] image (flag bit 0 reseals v5 checksums),
+/// opened as XFS and walked with [`DIRECT_MAX_ENTRIES`] entries, files read with a 16 KiB cap.
+///
+/// Invariants (besides those of the generic walk): the volume is XFS; operations follow the
+/// inode's type whatever the directory entry says (a directory can be listed and not read, a
+/// file read and not listed, only a symlink has a target); a regular file's read returns exactly
+/// `min(size, cap)` bytes and a shorter read is its prefix.
+pub fn xfs(data: &[u8]) {
+    let _ = xfs_stats(data);
+}
+
+/// [`xfs`], returning what the walk saw.
+pub fn xfs_stats(data: &[u8]) -> DirectStats {
+    direct(data, imgcheck_fs::FsType::Xfs, sparse::Reseal::Xfs)
+}
+
+/// Btrfs directly (no probe): as [`xfs`] (flag bit 0 reseals the superblock and tree block
+/// CRC32C), then the subvolume list and a walk of each of the first subvolumes, opened by id and
+/// by path.
+///
+/// Further invariants: subvolumes are sorted by unique id, at most one is the default; a
+/// subvolume opened by id and by its path lists the same root directory.
+pub fn btrfs(data: &[u8]) {
+    let _ = btrfs_stats(data);
+}
+
+/// [`btrfs`], returning what the walk saw.
+pub fn btrfs_stats(data: &[u8]) -> DirectStats {
+    direct(data, imgcheck_fs::FsType::Btrfs, sparse::Reseal::Btrfs)
+}
+
+fn direct(data: &[u8], t: imgcheck_fs::FsType, reseal: sparse::Reseal) -> DirectStats {
+    let Some(img) = sparse::SparseImage::decode(data, reseal) else {
+        return DirectStats::default();
+    };
+    walk_source(Arc::new(img), t, true, DIRECT_MAX_ENTRIES)
+}
+
+/// The work of the [`xfs`] and [`btrfs`] targets on any source (the seed maker runs it on the
+/// real fixture images to find which blocks a seed needs). `read_files: false` skips reading
+/// regular files' data; `max_entries` bounds each walk (the targets use [`DIRECT_MAX_ENTRIES`]).
+pub fn walk_source(
+    src: Arc<dyn BlockSource>,
+    t: imgcheck_fs::FsType,
+    read_files: bool,
+    max_entries: usize,
+) -> DirectStats {
+    let mut st = DirectStats::default();
+    let Ok(fs) = imgcheck_fs::open_as(src, t, &direct_limits()) else {
+        return st;
+    };
+    st.opened = true;
+    let info = fs.volume_info();
+    assert_eq!(
+        info.fs_type,
+        t,
+        "{}: volume_info names {:?}",
+        t.name(),
+        info.fs_type
+    );
+    walk_direct(fs.as_ref(), t.name(), read_files, max_entries, &mut st);
+    let Ok(subs) = fs.subvolumes() else {
+        return st;
+    };
+    st.subvolumes = subs.len();
+    for w in subs.windows(2) {
+        if let [a, b] = w {
+            assert!(
+                a.id < b.id,
+                "{}: subvolumes not sorted by unique id: {} before {}",
+                t.name(),
+                a.id,
+                b.id
+            );
+        }
+    }
+    assert!(
+        subs.iter().filter(|s| s.default).count() <= 1,
+        "{}: more than one default subvolume",
+        t.name()
+    );
+    for s in subs.iter().take(DIRECT_MAX_SUBVOLUMES) {
+        let Ok(by_id) = fs.subvolume(&imgcheck_fs::SubvolumeSel::Id(s.id)) else {
+            continue;
+        };
+        st.subvolumes_walked = st.subvolumes_walked.saturating_add(1);
+        if let Ok(by_path) = fs.subvolume(&imgcheck_fs::SubvolumeSel::Path(s.path.clone())) {
+            if let (Ok(a), Ok(b)) = (by_id.read_dir("/"), by_path.read_dir("/")) {
+                // Two subvolumes may share a path on a corrupt image; only compare when the path
+                // is unique.
+                if subs.iter().filter(|o| o.path == s.path).count() == 1 {
+                    let names = |v: &[imgcheck_fs::DirEntry]| {
+                        v.iter().map(|e| e.name.clone()).collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        names(&a),
+                        names(&b),
+                        "{}: subvolume {} by id and by path {:?} list different roots",
+                        t.name(),
+                        s.id,
+                        s.path
+                    );
+                }
+            }
+        }
+        walk_direct(by_id.as_ref(), t.name(), read_files, max_entries, &mut st);
+    }
+    st
+}
+
+/// Bounded breadth-first walk of [`DIRECT_MAX_ENTRIES`] entries with the cross-checks of
+/// [`xfs`].
+fn walk_direct(
+    fs: &dyn GuestFs,
+    name: &str,
+    read_files: bool,
+    max_entries: usize,
+    st: &mut DirectStats,
+) {
+    let mut queue: std::collections::VecDeque<(String, usize)> = std::collections::VecDeque::new();
+    queue.push_back(("/".to_string(), 0));
+    let mut visited = 0usize;
+    while let Some((dir, depth)) = queue.pop_front() {
+        let Ok(entries) = fs.read_dir(&dir) else {
+            continue;
+        };
+        for w in entries.windows(2) {
+            if let [a, b] = w {
+                assert!(
+                    a.name <= b.name,
+                    "{name}: read_dir({dir:?}) is not sorted: {:?} before {:?}",
+                    a.name,
+                    b.name
+                );
+            }
+        }
+        for e in entries {
+            visited = visited.saturating_add(1);
+            if visited > max_entries {
+                return;
+            }
+            st.entries = st.entries.saturating_add(1);
+            assert!(
+                !e.name.is_empty() && e.name != "." && e.name != ".." && !e.name.contains('/'),
+                "{name}: read_dir({dir:?}) listed the name {:?}",
+                e.name
+            );
+            let path = if dir == "/" {
+                format!("/{}", e.name)
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            let Ok(m) = fs.metadata(&path) else {
+                continue;
+            };
+            if m.file_type != e.file_type {
+                st.type_mismatches = st.type_mismatches.saturating_add(1);
+            }
+            let listed = fs.read_dir(&path);
+            let read = if read_files || m.file_type != FileType::File {
+                fs.read(&path, DIRECT_READ_BYTES)
+            } else {
+                fs.read(&path, 0)
+            };
+            let link = fs.read_link(&path);
+            assert!(
+                listed.is_err() || m.file_type == FileType::Dir,
+                "{name}: read_dir({path:?}) succeeded on a {:?}",
+                m.file_type
+            );
+            assert!(
+                read.is_err() || m.file_type == FileType::File,
+                "{name}: read({path:?}) succeeded on a {:?}",
+                m.file_type
+            );
+            assert!(
+                link.is_err() || m.file_type == FileType::Symlink,
+                "{name}: read_link({path:?}) succeeded on a {:?}",
+                m.file_type
+            );
+            match m.file_type {
+                FileType::Dir if depth < WALK_MAX_DEPTH => {
+                    queue.push_back((path, depth.saturating_add(1)));
+                }
+                FileType::File => {
+                    if let (Ok(bytes), true) = (&read, read_files) {
+                        st.files_read = st.files_read.saturating_add(1);
+                        assert_eq!(
+                            u64::try_from(bytes.len()).ok(),
+                            Some(m.size.min(DIRECT_READ_BYTES)),
+                            "{name}: read({path:?}) of a {}-byte file returned {} bytes",
+                            m.size,
+                            bytes.len()
+                        );
+                        if let Ok(short) = fs.read(&path, 7) {
+                            assert!(
+                                bytes.starts_with(&short),
+                                "{name}: read({path:?}, 7) is not a prefix of the longer read"
+                            );
+                        }
+                    }
+                }
+                FileType::Symlink if link.is_ok() => {
+                    st.links_read = st.links_read.saturating_add(1);
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -119,6 +119,8 @@ pub(crate) const COMPAT_RO_NAMES: &[(u64, &str)] = &[
 // Inode flags (`BTRFS_INODE_*`).
 /// Immutable (chattr +i).
 pub(crate) const INODE_IMMUTABLE: u64 = 1 << 6;
+/// `BTRFS_INODE_NODATASUM`: the file's data has no checksums (`chattr +C`, nodatacow).
+pub(crate) const INODE_NODATASUM: u64 = 1;
 /// Append only (chattr +a).
 pub(crate) const INODE_APPEND: u64 = 1 << 7;
 /// Compress (chattr +c).
@@ -480,7 +482,7 @@ pub(crate) struct DirEntryRaw {
 }
 
 /// Parse every entry packed in a dir item payload (hash collisions share one item), at most
-/// `max` of them.
+/// `max` of them. `None` when an entry is truncated or its name is not a valid file name.
 pub(crate) fn parse_dir_items(b: &[u8], max: usize) -> Option<Vec<DirEntryRaw>> {
     let mut out = Vec::new();
     let mut off = 0usize;
@@ -491,6 +493,15 @@ pub(crate) fn parse_dir_items(b: &[u8], max: usize) -> Option<Vec<DirEntryRaw>> 
         let file_type = u8_at(b, off.checked_add(29)?)?;
         let name_off = off.checked_add(DIR_ITEM_HEADER)?;
         let name = slice(b, name_off, usize::from(name_len))?.to_vec();
+        // A name a directory cannot hold (empty, `.`, `..`, with `/` or NUL) is corruption.
+        if name.is_empty()
+            || name == b"."
+            || name == b".."
+            || name.contains(&b'/')
+            || name.contains(&0)
+        {
+            return None;
+        }
         off = name_off
             .checked_add(usize::from(name_len))?
             .checked_add(usize::from(data_len))?;
@@ -612,6 +623,22 @@ mod tests {
         assert!(parse_dir_items(&b, 10).is_none());
         assert!(parse_file_extent(&[0u8; 5]).is_err());
         assert!(parse_root_ref(&[0u8; 3]).is_none());
+    }
+
+    #[test]
+    fn dir_items_with_invalid_names_are_refused() {
+        // Found by the btrfs fuzz target: a zeroed dir index listed the name "".
+        let item = |name: &[u8]| {
+            let mut b = vec![0u8; DIR_ITEM_HEADER];
+            b[27..29].copy_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+            b[29] = FT_REG_FILE;
+            b.extend_from_slice(name);
+            b
+        };
+        assert_eq!(parse_dir_items(&item(b"ok"), 1).unwrap()[0].name, b"ok");
+        for bad in [&b""[..], b".", b"..", b"a/b", b"a\0b"] {
+            assert!(parse_dir_items(&item(bad), 1).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub(crate) struct Volume {
     cache: Mutex<HashMap<u64, Arc<[u8]>>>,
     /// Notes gathered while opening (superblock copy used, …).
     pub(crate) notes: Vec<String>,
+    /// Root of the csum tree once found (`None` inside: the volume has none).
+    pub(crate) csum_root: std::sync::OnceLock<Option<TreeRoot>>,
 }
 
 impl Volume {
@@ -112,6 +114,12 @@ impl Volume {
             };
             notes.push(format!("tree block checksums ({name}) not verified"));
         }
+        if !super::csum::computable(sb.csum_type) {
+            notes.push(format!(
+                "data checksums ({}) not verified",
+                super::csum::csum_name(sb.csum_type)
+            ));
+        }
         let mut vol = Volume {
             src,
             sb,
@@ -120,6 +128,7 @@ impl Volume {
             verify_csum,
             cache: Mutex::new(HashMap::new()),
             notes,
+            csum_root: std::sync::OnceLock::new(),
         };
         vol.bootstrap_chunks()?;
         vol.load_chunk_tree()?;
@@ -228,7 +237,7 @@ impl Volume {
     }
 
     /// How many copies of `logical` this device holds (≥ 1 when readable).
-    fn copies(&self, logical: u64) -> Result<usize, FsError> {
+    pub(crate) fn copies(&self, logical: u64) -> Result<usize, FsError> {
         let c = self.chunk_for(logical)?;
         if c.ty & (BG_DUP | BG_RAID1 | BG_RAID1C3 | BG_RAID1C4) != 0 {
             Ok(c.stripes
