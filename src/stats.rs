@@ -84,11 +84,12 @@ impl StatsRun {
             .unwrap_or(0);
         let _ = writeln!(
             s,
-            "  fs page cache   {} hits, {} misses ({}.{}% hits; 64 KiB pages)",
+            "  fs page cache   {} hits, {} misses ({}.{}% hits; {} KiB pages)",
             io.fs_cache.hits,
             io.fs_cache.misses,
             rate / 10,
-            rate % 10
+            rate % 10,
+            imgcheck_core::CACHE_PAGE_SIZE / 1024
         );
         let _ = writeln!(
             s,

@@ -1,7 +1,7 @@
 //! `imgcheck checks`: the check catalogue (ids, Alibaba items, titles, applicability).
 
-use imgcheck_checks::REGISTRY;
 use crate::output::outln;
+use imgcheck_checks::REGISTRY;
 
 /// Run the command.
 pub fn run(as_json: bool) -> anyhow::Result<u8> {

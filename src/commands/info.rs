@@ -1,12 +1,12 @@
 //! `imgcheck info`: the container and its partitions, like `qemu-img info` and `mmls` together.
 
+use crate::output::outln;
 use crate::output::{escape_text, human_size};
 use crate::ImageArgs;
 use imgcheck_container::{ImageFacts, VirtualDisk};
 use imgcheck_core::Anomaly;
 use imgcheck_volume::{Partition, PartitionTable};
 use serde_json::{json, Value};
-use crate::output::outln;
 
 /// Run the command.
 pub fn run(args: &ImageArgs, as_json: bool) -> anyhow::Result<u8> {
@@ -189,7 +189,11 @@ fn print_table(t: &PartitionTable) {
     }
     outln!(
         "  {:>3}  {:>14}  {:>14}  {:>10}  {:<30}  name",
-        "#", "start", "end", "size", "type"
+        "#",
+        "start",
+        "end",
+        "size",
+        "type"
     );
     for p in &t.partitions {
         let end = p.start.saturating_add(p.size).saturating_sub(1);

@@ -2,10 +2,10 @@
 
 use super::tree::Tree;
 use crate::output::escape_text;
+use crate::output::outln;
 use crate::ImageArgs;
 use imgcheck_fs::{FileType, Metadata};
 use serde_json::{json, Value};
-use crate::output::outln;
 
 /// Options of `ls`.
 pub struct LsOptions<'a> {

@@ -2,6 +2,7 @@
 
 use super::check::{profile, report_for};
 use crate::output::escape_text;
+use crate::output::outln;
 use crate::stats::StatsRun;
 use crate::ImageArgs;
 use anyhow::Context;
@@ -9,7 +10,6 @@ use imgcheck_report::exit_status;
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use crate::output::outln;
 
 /// Files examined in one scan at most.
 const MAX_FILES: usize = 100_000;

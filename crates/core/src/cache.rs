@@ -2,9 +2,11 @@
 //!
 //! Parsers that read many small structures (directory blocks, FAT chains, inode tables) through a
 //! `Read + Seek` adapter would otherwise issue one host read each; measured on fatfs, a 64 KiB
-//! page cache turned 22 s into 0.5 s. Pages are 64 KiB; the cache is split into shards, each
-//! behind its own mutex, so rayon workers reading different regions rarely contend. Large reads
-//! (several pages) bypass the cache so that a whole-disk export does not evict metadata.
+//! page cache turned 22 s into 0.5 s. Pages are 32 KiB (a full check of a Debian 12 cloud image
+//! read 2.1% of it with 64 KiB pages, 1.8% with 32 KiB and 1.7% with 16 KiB, at the same CPU
+//! time); the cache is split into shards, each behind its own mutex, so rayon workers reading
+//! different regions rarely contend. Large reads (several pages) bypass the cache so that a
+//! whole-disk export does not evict metadata.
 
 use crate::error::ReadError;
 use crate::source::{check_range, BlockSource};
@@ -14,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Bytes per cache page.
-const PAGE_SIZE: u64 = 64 * 1024;
+pub const PAGE_SIZE: u64 = 32 * 1024;
 /// Number of independently locked shards.
 const SHARDS: usize = 16;
 /// [`SHARDS`] as a u64.

@@ -32,7 +32,7 @@ mod limits;
 mod source;
 pub mod stats;
 
-pub use cache::{CacheStats, CachedSource};
+pub use cache::{CacheStats, CachedSource, PAGE_SIZE as CACHE_PAGE_SIZE};
 pub use cursor::SourceReader;
 pub use error::{error_chain, Anomaly, ErrorKind, ReadError};
 pub use limits::Limits;

@@ -90,7 +90,7 @@ pub static IMAGE_FILES: IoCounter = IoCounter::new();
 pub static VIRTUAL_DISK: IoCounter = IoCounter::new();
 /// Reads filesystem readers made through their page caches.
 pub static FILESYSTEMS: IoCounter = IoCounter::new();
-/// The filesystems' page caches (64 KiB pages).
+/// The filesystems' page caches (pages of [`crate::CACHE_PAGE_SIZE`] bytes).
 pub static FS_CACHE: CacheCounter = CacheCounter::new();
 
 /// Calls and bytes at one moment.

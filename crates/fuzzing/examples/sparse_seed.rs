@@ -87,7 +87,7 @@ fn main() {
             blocks.push((b * BLOCK, buf));
         }
     }
-    // The reader reads through a page cache of 64 KiB pages, so most traced blocks were never
+    // The reader reads through a page cache of 32 KiB pages, so most traced blocks were never
     // needed: drop every group of blocks (16, then 4, then 1) whose absence leaves the walk's
     // figures unchanged. When the rest does not fit in `max`, walk fewer entries and again.
     let stats_of = |bl: &[(u64, Vec<u8>)], entries: usize| {

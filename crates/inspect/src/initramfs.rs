@@ -61,7 +61,7 @@ const LZ4_LEGACY_BLOCK: usize = 8 << 20;
 /// Largest zstd window accepted, log2 (128 MiB: the kernel's initramfs zstd uses at most that).
 const ZSTD_MAX_WINDOW_LOG: u32 = 27;
 /// Bytes pulled from a [`ChunkSource`] at a time.
-pub const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 256 << 10;
 /// Memory the xz/lzma decoders may use, in KiB (dictionaries of real initramfs are ≤ 64 MiB).
 const LZMA_MEM_LIMIT_KIB: u32 = 256 * 1024;
 
