@@ -34,6 +34,16 @@ impl BlockSource for PaddedSource {
         rest.fill(0);
         Ok(())
     }
+
+    fn extent(&self, offset: u64, max: u64) -> Option<imgcheck_core::Extent> {
+        let room = imgcheck_core::extent_room(offset, max, self.len)?;
+        let inner_room = self.inner.len().saturating_sub(offset).min(room);
+        if inner_room == 0 {
+            return Some(imgcheck_core::Extent::Zero(room));
+        }
+        let e = self.inner.extent(offset, inner_room)?;
+        (!e.is_empty()).then(|| e.with_len(e.len().min(inner_room)))
+    }
 }
 
 /// Split the virtual range `offset..offset+buf.len()` into pieces that each lie within one unit

@@ -974,6 +974,45 @@ impl BlockSource for SparseVhd {
             self.read_block(index, within, piece, voff)
         })
     }
+
+    /// Runs of blocks from the BAT: unused entries of a disk without a parent are
+    /// [`Extent::Zero`], allocated blocks [`Extent::Data`]; an unused entry of a differencing
+    /// disk ends the run (the parent holds those bytes).
+    fn extent(&self, offset: u64, max: u64) -> Option<imgcheck_core::Extent> {
+        use imgcheck_core::Extent;
+        let room = imgcheck_core::extent_room(offset, max, self.virtual_size)?;
+        let bs = self.block_size;
+        let end = offset.saturating_add(room);
+        let mut pos = offset;
+        let mut kind: Option<bool> = None;
+        while pos < end {
+            let index = pos.checked_div(bs)?;
+            let entry = usize::try_from(index)
+                .ok()
+                .and_then(|i| self.bat.get(i).copied())
+                .unwrap_or(BAT_UNUSED);
+            let zero = if entry == BAT_UNUSED {
+                if self.parent.is_some() {
+                    break;
+                }
+                true
+            } else {
+                false
+            };
+            match kind {
+                None => kind = Some(zero),
+                Some(k) if k != zero => break,
+                _ => {}
+            }
+            pos = index.saturating_add(1).saturating_mul(bs).min(end);
+        }
+        let n = pos.saturating_sub(offset);
+        match kind? {
+            _ if n == 0 => None,
+            true => Some(Extent::Zero(n)),
+            false => Some(Extent::Data(n)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -171,6 +171,10 @@ impl<S: BlockSource> BlockSource for CachedSource<S> {
         self.inner.allocated_bytes()
     }
 
+    fn extent(&self, offset: u64, max: u64) -> Option<crate::source::Extent> {
+        self.inner.extent(offset, max)
+    }
+
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
         check_range(offset, buf.len(), self.inner.len())?;
         if let Some((io, _)) = self.counters {

@@ -36,4 +36,6 @@ pub use cache::{CacheStats, CachedSource, PAGE_SIZE as CACHE_PAGE_SIZE};
 pub use cursor::SourceReader;
 pub use error::{error_chain, Anomaly, ErrorKind, ReadError};
 pub use limits::Limits;
-pub use source::{check_range, BlockSource, FileSource, MemSource, SliceSource, ZeroSource};
+pub use source::{
+    check_range, extent_room, BlockSource, Extent, FileSource, MemSource, SliceSource, ZeroSource,
+};

@@ -25,6 +25,58 @@ pub trait BlockSource: Send + Sync {
     fn allocated_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// What the source knows, without reading them, about the bytes from `offset` on: a run of
+    /// at least 1 and at most `max` bytes (never past [`BlockSource::len`]) that reads as zeros
+    /// because nothing is stored for it ([`Extent::Zero`]: a hole, an unallocated or zero
+    /// cluster), or that is stored and has to be read ([`Extent::Data`]). `None` when the source
+    /// cannot tell, or `offset` is out of range: read the bytes.
+    ///
+    /// Used by whole-disk copies (`export`) to skip what qemu-img skips. Callers must treat a
+    /// returned length of 0 or past the end as `None`; a wrong `Zero` would corrupt an export,
+    /// so implementations answer `Zero` only when the format says so.
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        let _ = (offset, max);
+        None
+    }
+}
+
+/// A run of a source's bytes, as [`BlockSource::extent`] describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// This many bytes read as zeros and need not be read.
+    Zero(u64),
+    /// This many bytes are stored (they may still happen to be zeros).
+    Data(u64),
+}
+
+impl Extent {
+    /// The run's length in bytes.
+    pub fn len(self) -> u64 {
+        match self {
+            Extent::Zero(n) | Extent::Data(n) => n,
+        }
+    }
+
+    /// True for an empty run (which callers treat as "unknown").
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The same kind of run, `n` bytes long.
+    pub fn with_len(self, n: u64) -> Extent {
+        match self {
+            Extent::Zero(_) => Extent::Zero(n),
+            Extent::Data(_) => Extent::Data(n),
+        }
+    }
+}
+
+/// The bytes `offset..offset+max` clamped to a source of `len` bytes: the usable run length, or
+/// `None` when `offset` is out of range or `max` is 0.
+pub fn extent_room(offset: u64, max: u64, len: u64) -> Option<u64> {
+    let room = len.checked_sub(offset)?.min(max);
+    (room > 0).then_some(room)
 }
 
 impl<T: BlockSource + ?Sized> BlockSource for Arc<T> {
@@ -37,6 +89,9 @@ impl<T: BlockSource + ?Sized> BlockSource for Arc<T> {
     fn allocated_bytes(&self) -> Option<u64> {
         (**self).allocated_bytes()
     }
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        (**self).extent(offset, max)
+    }
 }
 
 impl<T: BlockSource + ?Sized> BlockSource for Box<T> {
@@ -48,6 +103,9 @@ impl<T: BlockSource + ?Sized> BlockSource for Box<T> {
     }
     fn allocated_bytes(&self) -> Option<u64> {
         (**self).allocated_bytes()
+    }
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        (**self).extent(offset, max)
     }
 }
 
@@ -112,6 +170,33 @@ impl FileSource {
 impl BlockSource for FileSource {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Holes of a sparse host file, from `lseek(SEEK_DATA / SEEK_HOLE)` (Linux); the file
+    /// position is not used by reads, which are positional.
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        let room = extent_room(offset, max, self.len)?;
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{seek, SeekFrom};
+            let data = match seek(&self.file, SeekFrom::Data(offset)) {
+                Ok(d) => d,
+                // No data at or after `offset`: the rest of the file is a hole.
+                Err(rustix::io::Errno::NXIO) => return Some(Extent::Zero(room)),
+                Err(_) => return None,
+            };
+            if data > offset {
+                return Some(Extent::Zero(data.saturating_sub(offset).min(room)));
+            }
+            let hole = seek(&self.file, SeekFrom::Hole(offset)).ok()?;
+            let n = hole.saturating_sub(offset).min(room);
+            (n > 0).then_some(Extent::Data(n))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = room;
+            None
+        }
     }
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
@@ -219,6 +304,9 @@ impl BlockSource for ZeroSource {
     fn allocated_bytes(&self) -> Option<u64> {
         Some(0)
     }
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        extent_room(offset, max, self.len).map(Extent::Zero)
+    }
 }
 
 /// A window `start..start+len` on a parent source (a partition, a logical volume).
@@ -272,6 +360,12 @@ impl BlockSource for SliceSource {
         // Cannot overflow: start + len <= parent.len() was checked at construction.
         let abs = self.start.saturating_add(offset);
         self.parent.read_exact_at(buf, abs)
+    }
+
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        let room = extent_room(offset, max, self.len)?;
+        let e = self.parent.extent(self.start.checked_add(offset)?, room)?;
+        (!e.is_empty()).then(|| e.with_len(e.len().min(room)))
     }
 }
 

@@ -198,6 +198,10 @@ impl<S: BlockSource> BlockSource for Counted<S> {
         self.inner.allocated_bytes()
     }
 
+    fn extent(&self, offset: u64, max: u64) -> Option<crate::source::Extent> {
+        self.inner.extent(offset, max)
+    }
+
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<(), ReadError> {
         self.counter.record(buf.len());
         self.inner.read_exact_at(buf, offset)

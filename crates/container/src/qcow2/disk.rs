@@ -14,7 +14,7 @@ use super::header::Compression;
 use super::{corrupt, FORMAT};
 use crate::ContainerError;
 use imgcheck_core::bytes::u64_be;
-use imgcheck_core::{Anomaly, BlockSource, ErrorKind, ReadError};
+use imgcheck_core::{Anomaly, BlockSource, ErrorKind, Extent, ReadError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -711,4 +711,60 @@ impl BlockSource for Qcow2Disk {
     fn allocated_bytes(&self) -> Option<u64> {
         self.allocated
     }
+
+    /// Runs of clusters from the L2 tables: zero clusters, and unallocated clusters of an image
+    /// without a backing file, are [`Extent::Zero`]; stored (plain or compressed) clusters are
+    /// [`Extent::Data`]; an unallocated cluster over a backing file, or a table that cannot be
+    /// read, ends the run (or answers `None` when it is the first).
+    fn extent(&self, offset: u64, max: u64) -> Option<Extent> {
+        let room = imgcheck_core::extent_room(offset, max, self.geom.size)?;
+        let end = offset.saturating_add(room);
+        let cs = self.geom.cluster_size();
+        let sub_bits = self.geom.subcluster_bits();
+        let sub_size = 1u64 << sub_bits;
+        let mut cur: Option<(u64, Arc<[u8]>)> = None;
+        let mut kind: Option<bool> = None;
+        let mut pos = offset;
+        let mut clusters = 0u32;
+        while pos < end && clusters < EXTENT_MAX_CLUSTERS {
+            // The piece ends at the cluster's end, or at the subcluster's for mixed ones.
+            let mut unit = cs;
+            let zero = match self.mapping(pos >> self.geom.cluster_bits, &mut cur) {
+                Ok(Mapping::Zero) => Some(true),
+                Ok(Mapping::Unallocated) => self.backing.is_none().then_some(true),
+                Ok(Mapping::Data(_) | Mapping::Compressed(..)) => Some(false),
+                Ok(Mapping::Subclusters(_, alloc, zero)) => {
+                    unit = sub_size;
+                    let sc = u32::try_from((pos & cs.saturating_sub(1)) >> sub_bits).unwrap_or(0);
+                    let bit = 1u32.checked_shl(sc).unwrap_or(0);
+                    if alloc & bit != 0 {
+                        Some(false)
+                    } else if zero & bit != 0 || self.backing.is_none() {
+                        Some(true)
+                    } else {
+                        None
+                    }
+                }
+                Err(_) => None,
+            };
+            match (kind, zero) {
+                (_, None) => break,
+                (None, Some(z)) => kind = Some(z),
+                (Some(k), Some(z)) if k != z => break,
+                _ => {}
+            }
+            let next = (pos | unit.saturating_sub(1)).saturating_add(1);
+            pos = next.min(end);
+            clusters = clusters.saturating_add(1);
+        }
+        let n = pos.saturating_sub(offset);
+        match kind? {
+            _ if n == 0 => None,
+            true => Some(Extent::Zero(n)),
+            false => Some(Extent::Data(n)),
+        }
+    }
 }
+
+/// Clusters one [`BlockSource::extent`] call looks at, at most.
+const EXTENT_MAX_CLUSTERS: u32 = 1 << 16;

@@ -1203,6 +1203,42 @@ impl BlockSource for VhdxSource {
             self.read_block(block, within, piece, voff)
         })
     }
+
+    /// Runs of payload blocks from the BAT: blocks in the zero, unmapped or undefined states
+    /// (and not-present blocks of a disk without a parent) are [`Extent::Zero`]; fully present
+    /// blocks are [`Extent::Data`]; anything that involves the parent ends the run.
+    fn extent(&self, offset: u64, max: u64) -> Option<imgcheck_core::Extent> {
+        use imgcheck_core::Extent;
+        let room = imgcheck_core::extent_room(offset, max, self.virtual_size)?;
+        let bs = self.block_size;
+        let cr = self.chunk_ratio;
+        let end = offset.saturating_add(room);
+        let mut pos = offset;
+        let mut kind: Option<bool> = None;
+        while pos < end {
+            let block = pos.checked_div(bs)?;
+            let idx = block.saturating_add(block.checked_div(cr).unwrap_or(0));
+            let (e, _) = self.entry(idx);
+            let zero = match e & BAT_STATE_MASK {
+                PAYLOAD_NOT_PRESENT if self.parent.is_none() => true,
+                PAYLOAD_UNDEFINED | PAYLOAD_ZERO | PAYLOAD_UNMAPPED => true,
+                PAYLOAD_FULLY_PRESENT => false,
+                _ => break,
+            };
+            match kind {
+                None => kind = Some(zero),
+                Some(k) if k != zero => break,
+                _ => {}
+            }
+            pos = block.saturating_add(1).saturating_mul(bs).min(end);
+        }
+        let n = pos.saturating_sub(offset);
+        match kind? {
+            _ if n == 0 => None,
+            true => Some(Extent::Zero(n)),
+            false => Some(Extent::Data(n)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -638,6 +638,29 @@ impl BlockSource for VmdkDisk {
         Ok(())
     }
 
+    /// From the extent that holds `offset`: zero extents, host-file holes of flat extents, and
+    /// the grain tables of sparse extents (unallocated grains are zeros without a parent).
+    fn extent(&self, offset: u64, max: u64) -> Option<imgcheck_core::Extent> {
+        use imgcheck_core::Extent;
+        let room = imgcheck_core::extent_room(offset, max, self.len)?;
+        let i = self
+            .extents
+            .partition_point(|e| e.start <= offset)
+            .checked_sub(1)?;
+        let e = self.extents.get(i)?;
+        let local = offset.checked_sub(e.start)?;
+        let take = e.len.checked_sub(local)?.min(room);
+        if take == 0 {
+            return None;
+        }
+        let r = match &e.data {
+            ExtentData::Zero => Some(Extent::Zero(take)),
+            ExtentData::Flat { file, base } => file.extent(base.checked_add(local)?, take),
+            ExtentData::Sparse(s) => s.extent(local, take, self.parent.is_none()),
+        }?;
+        (!r.is_empty()).then(|| r.with_len(r.len().min(take)))
+    }
+
     fn allocated_bytes(&self) -> Option<u64> {
         Some(self.allocated)
     }

@@ -783,6 +783,57 @@ impl SparseExtent {
             .min(self.grain_bytes)
     }
 
+    /// What the grain tables say about the bytes from extent offset `offset` on (at most `max`
+    /// bytes, at most 65,536 grains): a run of zero grains (zeroed-grain entries, grains past
+    /// the capacity, and unallocated grains when `unallocated_is_zero`) or of stored grains;
+    /// `None` for an unreadable table or an unallocated grain of a delta disk.
+    pub(crate) fn extent(
+        &self,
+        offset: u64,
+        max: u64,
+        unallocated_is_zero: bool,
+    ) -> Option<imgcheck_core::Extent> {
+        use imgcheck_core::Extent;
+        if self.grain_bytes == 0 || max == 0 {
+            return None;
+        }
+        let end = offset.saturating_add(max);
+        let cap = self.capacity_bytes();
+        let mut pos = offset;
+        let mut kind: Option<bool> = None;
+        let mut grains = 0u32;
+        while pos < end && grains < 1 << 16 {
+            let g = pos.checked_div(self.grain_bytes)?;
+            let zero = if pos >= cap {
+                true
+            } else {
+                match self.lookup(g).ok()? {
+                    Grain::Zero => true,
+                    Grain::Unallocated if unallocated_is_zero => true,
+                    Grain::Unallocated => break,
+                    Grain::Data(_) | Grain::Compressed(_) => false,
+                }
+            };
+            match kind {
+                None => kind = Some(zero),
+                Some(k) if k != zero => break,
+                _ => {}
+            }
+            let mut next = g.saturating_add(1).saturating_mul(self.grain_bytes);
+            if pos < cap {
+                next = next.min(cap);
+            }
+            pos = next.min(end);
+            grains = grains.saturating_add(1);
+        }
+        let n = pos.saturating_sub(offset);
+        match kind? {
+            _ if n == 0 => None,
+            true => Some(Extent::Zero(n)),
+            false => Some(Extent::Data(n)),
+        }
+    }
+
     /// Fill `buf` from extent offset `offset`. Unallocated grains are filled by `unallocated`
     /// (zeros, or the parent's bytes), called with the extent offset of the piece.
     pub(crate) fn read(
