@@ -190,6 +190,8 @@ fn check_reads(src: &dyn BlockSource) {
         }
     }
 
+    check_extents(src);
+
     // The last bytes, then past the end.
     let tail = usize::try_from(len.min(4096)).unwrap_or(0);
     let mut t = vec![0u8; tail];
@@ -211,6 +213,53 @@ fn check_reads(src: &dyn BlockSource) {
         "container: a read at offset u64::MAX succeeded"
     );
 }
+
+/// [`BlockSource::extent`] over the first [`READ_BUDGET`] bytes (at most [`EXTENT_CALLS`]
+/// answers): every run is 1..=max bytes long, and a run reported as zeros reads as zeros
+/// (checked on its first [`EXTENT_CHECK_BYTES`] bytes, when the read succeeds) — `export` skips
+/// such runs without reading them. Nothing is answered past the end.
+fn check_extents(src: &dyn BlockSource) {
+    let len = src.len();
+    let budget = len.min(READ_BUDGET);
+    let mut pos = 0u64;
+    let mut buf = Vec::new();
+    for _ in 0..EXTENT_CALLS {
+        if pos >= budget {
+            break;
+        }
+        let max = budget.saturating_sub(pos);
+        let Some(e) = src.extent(pos, max) else {
+            // Unknown: step over one sector-sized piece and ask again.
+            pos = pos.saturating_add(512);
+            continue;
+        };
+        assert!(
+            !e.is_empty() && e.len() <= max,
+            "container: extent at {pos} is {} bytes long (max {max})",
+            e.len()
+        );
+        if let imgcheck_core::Extent::Zero(n) = e {
+            let n = usize::try_from(n.min(EXTENT_CHECK_BYTES)).unwrap_or(0);
+            buf.resize(n, 0xA5);
+            if src.read_exact_at(&mut buf, pos).is_ok() {
+                assert!(
+                    buf.iter().all(|&b| b == 0),
+                    "container: extent {pos}+{n} is reported as zeros but holds data"
+                );
+            }
+        }
+        pos = pos.saturating_add(e.len());
+    }
+    assert!(
+        src.extent(len, 1).is_none(),
+        "container: an extent was reported at the end of the disk"
+    );
+}
+
+/// Extent answers [`check_extents`] asks for at most.
+const EXTENT_CALLS: usize = 4096;
+/// Bytes of a zero extent [`check_extents`] reads back at most.
+const EXTENT_CHECK_BYTES: u64 = 1 << 20;
 
 /// Check that a decoded container equals its raw seed: the raw bytes, then zeros up to the
 /// virtual size (VHD rounds a disk up to a CHS geometry). Used by the replay test on the seed
