@@ -12,7 +12,10 @@
 #                          with the source tree
 #   listings/NAME.roots.txt     the root tree as `btrfs inspect-internal dump-tree -t root` shows
 #                          it (subvolumes, backrefs, the default dir item, read-only flags)
-#   listings/NAME.super.txt     `btrfs inspect-internal dump-super`
+#   listings/NAME.super.txt     `btrfs inspect-internal dump-super` (without the volatile csum
+#                          value and device uuids; csum_type/csum_size kept)
+#   listings/NAME.check.txt     `btrfs check --readonly --check-data-csum` of the sha256, blake2
+#                          and xxhash images (every tree block's and data sector's checksum)
 #   manifest.json          the images (uuid, label, compression, subvolumes) and, per image,
 #                          every source file seen from the top-level subvolume (path, type,
 #                          size, mode, sha256, symlink target)
@@ -26,7 +29,8 @@
 #     /secret.txt (IMMUTABLE) and /hello.txt (APPEND) in the plain image get their flags word
 #     set and the leaf checksum recomputed (crc32c); `btrfs check` must pass afterwards and
 #     `dump-tree` must show the flags.
-#   - nothing else: subvolumes, default subvolume, read-only snapshot, zlib/lzo/zstd extents,
+#   - nothing else: checksum algorithms (--csum sha256, blake2 = BLAKE2b-256, xxhash = xxHash64),
+#     subvolumes, default subvolume, read-only snapshot, zlib/lzo/zstd extents,
 #     inline extents, holes, big directories and symlinks are mkfs.btrfs's own output.
 # Not producible without a kernel mount: prealloc extents, extents referencing part of a larger
 # extent (offset != 0), multi-device RAID: those reader paths are covered by unit tests only.
@@ -121,7 +125,16 @@ chmod 0755 "$FEDORA/root/usr/bin/true"
 ln -s usr/bin "$FEDORA/root/bin"
 printf 'fedora home file\n' >"$FEDORA/home/user/notes.txt"
 
-find "$TREE" "$SUSE" "$FEDORA" -exec touch -h -d @1700000000 {} +
+# ---- a smaller tree for the SHA-256, BLAKE2b and xxHash64 images ----------------------------------------------
+# The committed tree plus sparse, inline and symlink cases and 48 KiB of incompressible data
+# (12 sectors, each with its own 32-byte checksum in the csum tree); no bigdir and no text.txt
+# so that the two images stay small.
+CSUM=$WORK/csum
+cp -a "$TREE" "$CSUM"
+rm -rf "$CSUM/bigdir" "$CSUM/text.txt"
+head -c 49152 "$TREE/random.bin" >"$CSUM/random.bin"
+
+find "$TREE" "$SUSE" "$FEDORA" "$CSUM" -exec touch -h -d @1700000000 {} +
 
 IMG=$WORK/images
 LST=$WORK/listings
@@ -141,6 +154,21 @@ mk zstd 8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e62 ic-btrfs-zstd "$TREE" --compress zs
 mk suse "$UUID_SUSE" ic-suse "$SUSE" --subvol rw:@ --subvol rw:@/home --subvol rw:@/.snapshots \
     --subvol default-ro:@/.snapshots/1/snapshot
 mk fedora "$UUID_FEDORA" ic-fedora "$FEDORA" --subvol rw:root --subvol rw:home
+mk sha256 8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e63 ic-btrfs-sha256 "$CSUM" --csum sha256
+mk blake2 8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e64 ic-btrfs-blake2 "$CSUM" --csum blake2
+mk xxhash 8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e65 ic-btrfs-xxhash "$CSUM" --csum xxhash
+for name in sha256 blake2 xxhash; do
+    want=$name
+    [ "$name" = blake2 ] && want=blake2b
+    [ "$name" = xxhash ] && want=xxhash64
+    btrfs inspect-internal dump-super "$IMG/$name.img" | grep -E -q "^csum_type[[:space:]]+[0-9]+ \($want\)" ||
+        { echo "make-btrfs-fixtures: $name.img: dump-super does not show csum_type $want" >&2; exit 1; }
+    # btrfs check verifies every tree block's checksum and, with --check-data-csum, every data
+    # sector's: its output (paths made relative) is recorded, and it must pass.
+    btrfs check --readonly --check-data-csum "$IMG/$name.img" >"$WORK/check.out" 2>&1 ||
+        { cat "$WORK/check.out" >&2; echo "make-btrfs-fixtures: btrfs check failed on $name.img" >&2; exit 1; }
+    sed "s|$IMG/||g" "$WORK/check.out" >"$LST/$name.check.txt"
+done
 
 # ---- inode flags (see the header): IMMUTABLE (1<<6) on /secret.txt, APPEND (1<<7) on /hello.txt
 python3 - "$IMG/plain.img" <<'EOF'
@@ -195,8 +223,8 @@ grep -q 'flags 0x80(APPEND)' "$WORK/plain.fstree.txt" ||
     { echo "make-btrfs-fixtures: APPEND flag not visible in dump-tree" >&2; exit 1; }
 
 # ---- what btrfs-progs says about each image ------------------------------------------------------
-for name in plain zlib lzo zstd suse fedora; do
-    btrfs inspect-internal dump-super "$IMG/$name.img" | grep -v -E '^(csum|dev_item.uuid|metadata_uuid)' \
+for name in plain zlib lzo zstd suse fedora sha256 blake2 xxhash; do
+    btrfs inspect-internal dump-super "$IMG/$name.img" | grep -v -E '^(csum[[:space:]]|dev_item.uuid|metadata_uuid)' \
         >"$LST/$name.super.txt"
     btrfs inspect-internal dump-tree -t root "$IMG/$name.img" >"$LST/$name.roots.txt"
     rm -rf "$WORK/restore"
@@ -259,7 +287,8 @@ def restore_lines(files):
         else:
             r.append("%s file %s %d %s" % (e["path"], m, e["size"], e["sha256"]))
     return sorted(r)
-trees = {"plain": "tree", "zlib": "tree", "lzo": "tree", "zstd": "tree", "suse": "suse", "fedora": "fedora"}
+trees = {"plain": "tree", "zlib": "tree", "lzo": "tree", "zstd": "tree", "suse": "suse", "fedora": "fedora",
+         "sha256": "csum", "blake2": "csum", "xxhash": "csum"}
 walked = {t: walk(os.path.join(work, t)) for t in set(trees.values())}
 for name, t in trees.items():
     got = open(os.path.join(lst, name + ".restore.txt")).read().split("\n")[:-1]
@@ -303,9 +332,10 @@ def subvols(name, default_path):
 KNOWN = {"suse": ["@", "@/home", "@/.snapshots", "@/.snapshots/1/snapshot"], "fedora": ["root", "home"]}
 sv_suse = subvols("suse", "@/.snapshots/1/snapshot")
 sv_fedora = subvols("fedora", "")
-def img(name, uuid, label, compress, tree, default_path, subvols):
+def img(name, uuid, label, compress, tree, default_path, subvols, csum="crc32c"):
     return dict(name=name, file="images/%s.img.zst" % name, uuid=uuid, label=label,
-                compress=compress, tree=tree, default_path=default_path, subvolumes=subvols)
+                compress=compress, tree=tree, default_path=default_path, subvolumes=subvols,
+                csum=csum)
 images = [
     img("plain", u_plain, "ic-btrfs", None, "tree", "", []),
     img("zlib", "8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e60", "ic-btrfs-zlib", "zlib", "tree", "", []),
@@ -313,6 +343,12 @@ images = [
     img("zstd", "8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e62", "ic-btrfs-zstd", "zstd", "tree", "", []),
     img("suse", u_suse, "ic-suse", None, "suse", "@/.snapshots/1/snapshot", sv_suse),
     img("fedora", u_fedora, "ic-fedora", None, "fedora", "", sv_fedora),
+    img("sha256", "8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e63", "ic-btrfs-sha256", None, "csum", "", [],
+        "sha256"),
+    img("blake2", "8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e64", "ic-btrfs-blake2", None, "csum", "", [],
+        "blake2b"),
+    img("xxhash", "8d3c1f0e-5a6b-4c7d-9e8f-0a1b2c3d4e65", "ic-btrfs-xxhash", None, "csum", "", [],
+        "xxhash64"),
 ]
 json.dump(dict(comment="generated by scripts/make-btrfs-fixtures.sh; do not edit",
                flags={"plain": {"/secret.txt": "immutable", "/hello.txt": "append"}},
@@ -324,6 +360,7 @@ EOF
 mkdir -p "$OUT/images" "$OUT/listings"
 rm -f "$OUT"/images/*.img.xz "$OUT"/images/*.img.zst
 for f in "$IMG"/*.img; do zstd -19 -q -c "$f" >"$OUT/images/$(basename "$f").zst"; done
+rm -f "$OUT"/listings/*.txt
 cp "$LST"/*.txt "$OUT/listings/"
 cp "$WORK/manifest.json" "$OUT/manifest.json"
 du -cb "$OUT"/images/*.zst | tail -1

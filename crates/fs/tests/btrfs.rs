@@ -255,8 +255,8 @@ fn check_all(dir: &Path) -> (usize, usize) {
 #[test]
 fn every_file_of_every_fixture_matches() {
     let (images, files) = check_all(&fixture_dir());
-    assert_eq!(images, 6);
-    assert!(files > 6 * 20, "{files} files compared");
+    assert_eq!(images, 9);
+    assert!(files > 9 * 20, "{files} files compared");
 }
 
 #[test]
@@ -864,6 +864,142 @@ fn data_checksums_are_verified() {
     }
 }
 
+/// The checksum of `data` with btrfs checksum algorithm `name` (as the error messages and
+/// dump-super name them), computed here independently of the reader: SHA-256, unkeyed
+/// BLAKE2b with a 32-byte output, xxHash64 (seed 0, little-endian).
+fn csum_hex(name: &str, data: &[u8]) -> String {
+    let d: Vec<u8> = match name {
+        "sha256" => Sha256::digest(data).to_vec(),
+        "blake2b" => blake2::Blake2b::<blake2::digest::consts::U32>::digest(data).to_vec(),
+        "xxhash64" => twox_hash::XxHash64::oneshot(0, data).to_le_bytes().to_vec(),
+        other => panic!("no reference for {other}"),
+    };
+    d.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn image_named(m: &Value, name: &str) -> Value {
+    m["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no image {name} in the manifest"))
+        .clone()
+}
+
+#[test]
+fn sha256_blake2b_and_xxhash64_volumes_are_verified() {
+    // The mkfs.btrfs --csum sha256 / blake2 / xxhash images: dump-super names the algorithm, the volume
+    // has no "not verified" note, every file matched the manifest (check_all); a flipped byte in
+    // a data sector of /random.bin is an error naming the file, the sector's logical address and
+    // both checksums (computed here with sha2 / blake2 / twox-hash over the original and the
+    // flipped sector); tree blocks and the superblock are verified with the same algorithm.
+    let dir = fixture_dir();
+    let m = manifest(&dir);
+    for (name, algo) in [
+        ("sha256", "sha256"),
+        ("blake2", "blake2b"),
+        ("xxhash", "xxhash64"),
+    ] {
+        let img = image_named(&m, name);
+        assert_eq!(img["csum"], algo);
+        let sup = std::fs::read_to_string(dir.join(format!("listings/{name}.super.txt"))).unwrap();
+        let csum_type = sup
+            .lines()
+            .find(|l| l.starts_with("csum_type"))
+            .unwrap_or_else(|| panic!("{name}: no csum_type line"));
+        assert!(csum_type.ends_with(&format!("({algo})")), "{csum_type}");
+        let check =
+            std::fs::read_to_string(dir.join(format!("listings/{name}.check.txt"))).unwrap();
+        assert!(check.contains("no error found"), "{name}: {check}");
+        let (orig_bytes, fs) = open_image(&dir, &img);
+        let notes = fs.volume_info().notes.join("; ");
+        assert!(!notes.contains("not verified"), "{name}: {notes}");
+        let path = "/random.bin";
+        let ino = fs.metadata(path).unwrap().inode.unwrap();
+        let orig = fs.read(path, u64::MAX >> 1).unwrap();
+        assert_eq!(orig.len(), 49152);
+        drop(fs);
+        let (root, level) = fs_tree_root(&orig_bytes);
+        let (copies, d) = find_item(&orig_bytes, root, level, (ino, 108, 0)).unwrap();
+        let e = copies[0] + d;
+        assert_eq!(orig_bytes[e + 20], 1, "{name}: first extent is regular");
+        assert_eq!(orig_bytes[e + 16], 0, "{name}: not compressed");
+        let disk_bytenr = u64_at(&orig_bytes, e + 21);
+        let sector = disk_bytenr + 4096;
+        let mut b = orig_bytes.clone();
+        let data_copies = physical(&b, sector);
+        assert!(!data_copies.is_empty());
+        let good = b[data_copies[0]..data_copies[0] + 4096].to_vec();
+        for &p in &data_copies {
+            b[p + 100] ^= 0x01;
+        }
+        let bad = b[data_copies[0]..data_copies[0] + 4096].to_vec();
+        let fs = imgcheck_fs::open(src(b.clone()), &Limits::default()).unwrap();
+        let err = fs.read(path, u64::MAX >> 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{name}: {err}");
+        let err = err.to_string();
+        let want = format!(
+            "data checksum mismatch at logical {sector}: expected {algo} {}, computed {}",
+            csum_hex(algo, &good),
+            csum_hex(algo, &bad)
+        );
+        assert!(
+            err.contains(path) && err.contains(&want),
+            "{name}: {err}\nwanted: {want}"
+        );
+        // The sector before the bad one still reads; so does every other file.
+        assert_eq!(fs.read(path, 4096).unwrap(), orig[..4096]);
+        assert_eq!(
+            fs.read("/hello.txt", 1 << 20).unwrap(),
+            b"hello, imgcheck\n"
+        );
+        drop(fs);
+
+        // Tree blocks: one copy of the fs tree root bad is rescued by DUP; every copy bad is a
+        // checksum error naming the algorithm.
+        let tree_copies = physical(&orig_bytes, root);
+        let mut one = orig_bytes.clone();
+        one[tree_copies[0] + 200] ^= 0x55;
+        if tree_copies.len() > 1 {
+            assert!(exercise(one).is_ok(), "{name}: DUP copy");
+        } else {
+            assert_eq!(exercise(one).unwrap_err().kind(), ErrorKind::Corrupt);
+        }
+        let mut all = orig_bytes.clone();
+        for &c in &tree_copies {
+            all[c + 200] ^= 0x55;
+        }
+        let e = exercise(all).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("tree block at logical {root}"))
+                && msg.contains(&format!("checksum mismatch: stored {algo} ")),
+            "{name}: {msg}"
+        );
+
+        // Superblock: a bad primary falls back to the mirror; both bad is an error.
+        let mut sb = orig_bytes.clone();
+        sb[SB + 0x100] ^= 0xff;
+        let fs = imgcheck_fs::open(src(sb.clone()), &Limits::default()).unwrap();
+        let notes = fs.volume_info().notes.join("; ");
+        assert!(notes.contains("offset 67108864"), "{name}: {notes}");
+        assert_eq!(fs.read(path, u64::MAX >> 1).unwrap(), orig);
+        drop(fs);
+        sb[0x400_0000 + 0x100] ^= 0xff;
+        let e = imgcheck_fs::open_as(src(sb), FsType::Btrfs, &Limits::default())
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        assert!(
+            e.to_string()
+                .contains(&format!("checksum mismatch: stored {algo} ")),
+            "{name}: {e}"
+        );
+    }
+}
+
 // ---- live --------------------------------------------------------------------------------------
 
 const TOOLS: &[&str] = &[
@@ -916,8 +1052,8 @@ fn live_fresh_images_match_btrfs_progs() {
         .expect("run make-btrfs-fixtures.sh");
     assert!(status.success(), "make-btrfs-fixtures.sh failed: {status}");
     let (images, files) = check_all(out.path());
-    assert_eq!(images, 6);
-    assert!(files > 6 * 20);
+    assert_eq!(images, 9);
+    assert!(files > 9 * 20);
 }
 
 // ---- benchmark -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 //! every file against the manifest (type, size, sha256, symlink target, mode, uid, gid, flags),
 //! every directory against `xfs_db ls`, the on-disk forms the fixtures claim to cover (as
 //! `xfs_db` reports them), the clean/dirty log state (as `xfs_repair -n` reports it), limits;
+//! regular files whose data fork is an extent B-tree (xfs-v5-btree, levels 1 and 2) against
+//! their source and `xfs_db`'s inode print, with corrupt B-tree blocks;
 //! plus a live run of the script when xfsprogs is installed.
 #![allow(
     clippy::unwrap_used,
@@ -436,12 +438,15 @@ fn limits_are_enforced() {
     assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
 }
 
-/// Tools the script needs (Debian packages: xfsprogs gzip python3 cpio).
+/// Tools the script needs (Debian packages: xfsprogs gzip zstd python3 cpio; for the B-tree
+/// image also xfsprogs >= 6.13, else apt-get and dpkg-deb with network access to Debian trixie,
+/// from which the script fetches it unpacked, see its header).
 const TOOLS: &[&str] = &[
     "mkfs.xfs",
     "xfs_db",
     "xfs_repair",
     "gzip",
+    "zstd",
     "python3",
     "cpio",
 ];
@@ -479,6 +484,7 @@ fn live_fresh_images_match_xfs_db() {
     let (images, files) = check_all(out.path());
     assert_eq!(images, 3);
     assert_eq!(files, 2 * FILES_FULL + FILES_SMALL);
+    assert_eq!(check_btree_image(out.path()), 4);
 }
 
 /// Read-speed benchmark (not a check; run by hand, see the project's benchmarks document):
@@ -510,4 +516,270 @@ fn bench_read_every_file() {
         bytes as f64 / 1048576.0,
         bytes as f64 / 1e6 / total
     );
+}
+
+// ---- extent B-tree regular files (xfs-v5-btree, mkfs.xfs 6.13) ---------------------------------
+
+/// Decompress the zstd image into a temporary file (320 MiB, mostly zeros).
+fn image_zst(dir: &Path, file: &str) -> (tempfile::NamedTempFile, Arc<dyn BlockSource>) {
+    let mut tmp = tempfile::NamedTempFile::new().unwrap();
+    let f = std::fs::File::open(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut r = std::io::BufReader::new(f);
+    let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut r).unwrap();
+    std::io::copy(&mut dec, tmp.as_file_mut()).unwrap();
+    let src: Arc<dyn BlockSource> = Arc::new(FileSource::open(tmp.path()).unwrap());
+    (tmp, src)
+}
+
+fn read_at(src: &dyn BlockSource, off: u64, len: usize) -> Vec<u8> {
+    let mut b = vec![0u8; len];
+    src.read_exact_at(&mut b, off).unwrap();
+    b
+}
+
+/// Superblock geometry: (block size, AG blocks, inode size, inopblog, agblklog).
+fn xfs_geometry(src: &dyn BlockSource) -> (u64, u64, u64, u32, u32) {
+    let sb = read_at(src, 0, 512);
+    let be32 = |o: usize| u32::from_be_bytes(sb[o..o + 4].try_into().unwrap()) as u64;
+    let inodesize = u16::from_be_bytes(sb[104..106].try_into().unwrap()) as u64;
+    (be32(4), be32(84), inodesize, sb[123] as u32, sb[124] as u32)
+}
+
+/// Byte offset of filesystem block `fsb` (AG number in the high bits).
+fn fsb_offset(src: &dyn BlockSource, fsb: u64) -> u64 {
+    let (bs, agblocks, _, _, agblklog) = xfs_geometry(src);
+    ((fsb >> agblklog) * agblocks + (fsb & ((1 << agblklog) - 1))) * bs
+}
+
+/// Byte offset of inode `ino`, read straight from the image (independent of the reader).
+fn inode_offset(src: &dyn BlockSource, ino: u64) -> u64 {
+    let (_, _, inodesize, inopblog, agblklog) = xfs_geometry(src);
+    let fsb_bits = ino >> inopblog;
+    let agno = fsb_bits >> agblklog;
+    let agbno = fsb_bits & ((1 << agblklog) - 1);
+    let (bs, agblocks, ..) = xfs_geometry(src);
+    let within = ino & ((1 << inopblog) - 1);
+    (agno * agblocks + agbno) * bs + within * inodesize
+}
+
+/// The first child pointer of the inode's data-fork B-tree root (v3 inode, no attribute fork).
+fn bmbt_root_ptr(src: &dyn BlockSource, ino: u64) -> (u16, u64) {
+    let (_, _, inodesize, ..) = xfs_geometry(src);
+    let at = inode_offset(src, ino);
+    let inode = read_at(src, at, inodesize as usize);
+    assert_eq!(&inode[0..2], b"IN");
+    assert_eq!(inode[4], 3, "v3 inode");
+    assert_eq!(inode[82], 0, "no attribute fork (forkoff 0)");
+    let fork = &inode[176..];
+    let level = u16::from_be_bytes(fork[0..2].try_into().unwrap());
+    let maxrecs = (fork.len() - 4) / 16;
+    let p = 4 + maxrecs * 8;
+    (
+        level,
+        u64::from_be_bytes(fork[p..p + 8].try_into().unwrap()),
+    )
+}
+
+/// Every file of the B-tree image against the manifest (size, mode, sha256 of the source tree),
+/// and each B-tree file really in B-tree format: `di_format` read from the image is 3 and
+/// `xfs_db -c "inode N" -c print` (recorded by the script) says `core.format = 3 (btree)` with
+/// the manifest's extent count and B-tree level. Returns the files compared.
+fn check_btree_image(dir: &Path) -> usize {
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("xfs-v5-btree.json")).unwrap())
+            .unwrap();
+    let img = &m["image"];
+    let (_tmp, src) = image_zst(dir, img["file"].as_str().unwrap());
+    assert_eq!(src.len(), img["image_bytes"].as_u64().unwrap());
+    assert_eq!(
+        imgcheck_fs::probe(&*src).unwrap(),
+        Probed::Filesystem(FsType::Xfs)
+    );
+    let fs = imgcheck_fs::open(src.clone(), &Limits::default()).unwrap();
+    let info = fs.volume_info();
+    assert_eq!(info.uuid.as_deref(), img["uuid"].as_str());
+    assert_eq!(info.label.as_deref(), img["label"].as_str());
+    assert_eq!(info.state, VolumeState::Clean);
+    let listing = std::fs::read_to_string(dir.join("listings/xfs-v5-btree.inodes.txt")).unwrap();
+    let sections: BTreeMap<String, String> = listing
+        .split("== ")
+        .skip(1)
+        .map(|s| {
+            let (head, body) = s.split_once('\n').unwrap();
+            (
+                head.split(' ').next().unwrap().to_string(),
+                body.to_string(),
+            )
+        })
+        .collect();
+    let files = m["files"].as_array().unwrap();
+    let names: BTreeSet<String> = fs
+        .read_dir("/")
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("/{}", e.name))
+        .collect();
+    let want: BTreeSet<String> = files
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, want);
+    let mut btree_files = 0;
+    for f in files {
+        let p = f["path"].as_str().unwrap();
+        let md = fs.metadata(p).unwrap();
+        assert_eq!(md.file_type, FileType::File);
+        assert_eq!(md.size, f["size"].as_u64().unwrap(), "{p} size");
+        assert_eq!(
+            md.mode,
+            Some(f["mode"].as_u64().unwrap() as u32),
+            "{p} mode"
+        );
+        let ino = f["inode"].as_u64().unwrap();
+        assert_eq!(md.inode, Some(ino), "{p} inode");
+        let data = fs
+            .read(p, u64::MAX >> 1)
+            .unwrap_or_else(|e| panic!("{p}: {e}"));
+        assert_eq!(data.len() as u64, md.size, "{p} read length");
+        assert_eq!(sha256(&data), f["sha256"].as_str().unwrap(), "{p} sha256");
+        let sec = &sections[p];
+        let di_format = read_at(&*src, inode_offset(&*src, ino) + 5, 1)[0];
+        if f["format"] == "btree" {
+            btree_files += 1;
+            assert_eq!(di_format, 3, "{p}: di_format on disk");
+            assert!(sec.contains("core.format = 3 (btree)\n"), "{p}: {sec}");
+            let n = f["nextents"].as_u64().unwrap();
+            assert!(
+                sec.contains(&format!("core.nextents = {n}\n")),
+                "{p}: {sec}"
+            );
+            let level = f["bmbt_level"].as_u64().unwrap();
+            assert!(
+                sec.contains(&format!("u3.bmbt.level = {level}\n")),
+                "{p}: {sec}"
+            );
+            assert_eq!(bmbt_root_ptr(&*src, ino).0 as u64, level, "{p}: root level");
+            // Holes read as zeros: block 0 and every other block; data blocks name themselves.
+            let name = p.trim_start_matches('/');
+            assert!(data[..4096].iter().all(|&b| b == 0), "{p}: leading hole");
+            assert!(data[8192..12288].iter().all(|&b| b == 0), "{p}: hole");
+            assert!(
+                data[4096..].starts_with(format!("{name} block 000000 of {n}\n").as_bytes()),
+                "{p}: first data block"
+            );
+            let last = (2 * (n as usize) - 1) * 4096;
+            assert!(
+                data[last..].starts_with(format!("{name} block {:06} of {n}\n", n - 1).as_bytes()),
+                "{p}: last data block"
+            );
+            assert!(
+                data[last + 4096..].iter().all(|&b| b == 0),
+                "{p}: trailing hole"
+            );
+        } else {
+            assert_eq!(di_format, 2, "{p}: di_format on disk");
+            assert!(sec.contains("core.format = 2 (extents)\n"), "{p}: {sec}");
+        }
+    }
+    assert_eq!(btree_files, 3);
+    files.len()
+}
+
+#[test]
+fn extent_btree_files_match_the_source() {
+    assert_eq!(check_btree_image(&fixture_dir()), 4);
+}
+
+#[test]
+fn corrupt_extent_btree_blocks_are_errors() {
+    // The bmbt leaf of /btree-small.bin (level 1: the inode root points at one leaf, block 25 per
+    // xfs_db): a bad magic and a flipped record byte (v5 CRC) are corruption errors naming the
+    // block, never a panic; a level-2 tree whose node points at itself ends with an error, not a
+    // hang; the other files still read.
+    let dir = fixture_dir();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("xfs-v5-btree.json")).unwrap())
+            .unwrap();
+    let ino_of = |p: &str| {
+        m["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap()["inode"]
+            .as_u64()
+            .unwrap()
+    };
+    let (tmp, src) = image_zst(&dir, m["image"]["file"].as_str().unwrap());
+    let listing = std::fs::read_to_string(dir.join("listings/xfs-v5-btree.inodes.txt")).unwrap();
+    let (level, leaf) = bmbt_root_ptr(&*src, ino_of("/btree-small.bin"));
+    assert_eq!(level, 1);
+    assert!(
+        listing.contains(&format!("u3.bmbt.ptrs[1] = {leaf}\n")),
+        "{listing}"
+    );
+    let leaf_at = fsb_offset(&*src, leaf);
+    assert_eq!(read_at(&*src, leaf_at, 4), b"BMA3");
+    let (dlevel, node) = bmbt_root_ptr(&*src, ino_of("/btree-deep.bin"));
+    assert_eq!(dlevel, 2);
+    let node_at = fsb_offset(&*src, node);
+    let orig = std::fs::read(tmp.path()).unwrap();
+    drop(src);
+    let open = |bytes: Vec<u8>| {
+        imgcheck_fs::open(
+            Arc::new(imgcheck_core::MemSource::new(bytes)),
+            &Limits::default(),
+        )
+        .unwrap()
+    };
+    let reseal = |b: &mut [u8], at: usize| {
+        b[at + 64..at + 68].fill(0);
+        let c = crc32c::crc32c(&b[at..at + 4096]);
+        b[at + 64..at + 68].copy_from_slice(&c.to_le_bytes());
+    };
+    let at = leaf_at as usize;
+    // Bad magic (CRC resealed so that the magic check itself is reached).
+    let mut b = orig.clone();
+    b[at] = b'X';
+    reseal(&mut b, at);
+    let fs = open(b);
+    let e = fs.read("/btree-small.bin", u64::MAX >> 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("extent B-tree block {leaf}")) && msg.contains("magic"),
+        "{msg}"
+    );
+    assert!(fs.read("/btree.bin", u64::MAX >> 1).is_ok());
+    drop(fs);
+    // A flipped byte in the records, CRC not resealed.
+    let mut b = orig.clone();
+    b[at + 72 + 3] ^= 0x40;
+    let fs = open(b);
+    let e = fs.read("/btree-small.bin", u64::MAX >> 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(e.to_string().contains("checksum mismatch"), "{e}");
+    assert_eq!(fs.read("/readme.txt", 1000).unwrap().len(), 57);
+    drop(fs);
+    // The level-1 node of the deep file points at itself (resealed): an error, not a hang.
+    let nat = node_at as usize;
+    assert_eq!(&orig[nat..nat + 4], b"BMA3");
+    assert_eq!(
+        u16::from_be_bytes(orig[nat + 4..nat + 6].try_into().unwrap()),
+        1
+    );
+    let mut b = orig;
+    let maxrecs = (4096 - 72) / 16;
+    let p = nat + 72 + maxrecs * 8;
+    b[p..p + 8].copy_from_slice(&node.to_be_bytes());
+    reseal(&mut b, nat);
+    let fs = open(b);
+    let e = fs.read("/btree-deep.bin", u64::MAX >> 1).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("extent B-tree block {node}")),
+        "{e}"
+    );
+    assert!(fs.read("/btree-small.bin", u64::MAX >> 1).is_ok());
 }

@@ -6,10 +6,15 @@
 //! not an error (nodatasum files, preallocated or never checksummed data); a sector whose entry
 //! differs from the data is.
 //!
-//! Algorithms: CRC32C (the default; 4 bytes, little-endian) and xxHash64 (seed 0, 8 bytes,
-//! little-endian) are computed here; SHA-256 and BLAKE2b-256 are recognised but not computed
-//! (no implementation in this crate yet): data of such volumes is read unverified and the
-//! volume's notes say so.
+//! Algorithms (`BTRFS_CSUM_TYPE_*`, the superblock's `csum_type`): CRC32C (0, the default;
+//! 4 bytes, little-endian), xxHash64 (1; seed 0, 8 bytes, little-endian), SHA-256 (2; the
+//! 32-byte digest as is) and BLAKE2b-256 (3; unkeyed BLAKE2b with a 32-byte output, the kernel's
+//! `blake2b-256`). The same function checksums a data sector, a tree block (bytes 32.. of the
+//! node, stored in its first `csum_size` bytes) and the superblock. SHA-256 comes from the
+//! RustCrypto `sha2` crate, BLAKE2b from `blake2` (both MIT OR Apache-2.0); CRC32C from
+//! `crc32c`; xxHash64 is written here from its specification.
+
+use super::ondisk::CSUM_SIZE;
 
 /// `BTRFS_CSUM_TREE_OBJECTID`.
 pub(crate) const CSUM_TREE_OBJECTID: u64 = 7;
@@ -39,17 +44,48 @@ pub(crate) fn csum_name(csum_type: u16) -> String {
     }
 }
 
-/// Whether data checksums of this type are computed (and so verified).
+/// Whether checksums of this type are computed (and so verified): every type btrfs defines.
 pub(crate) fn computable(csum_type: u16) -> bool {
-    matches!(csum_type, 0 | 1)
+    matches!(csum_type, 0..=3)
 }
 
-/// The checksum of `data` as stored on disk, `None` when the type is not computed here.
+/// The checksum of `data` as stored on disk (its first [`csum_size`] bytes), `None` for an
+/// unknown type.
 pub(crate) fn compute(csum_type: u16, data: &[u8]) -> Option<Vec<u8>> {
+    use blake2::digest::consts::U32;
+    use blake2::Digest as _;
     match csum_type {
         0 => Some(crc32c::crc32c(data).to_le_bytes().to_vec()),
         1 => Some(xxh64(data, 0).to_le_bytes().to_vec()),
+        2 => Some(sha2::Sha256::digest(data).to_vec()),
+        3 => Some(blake2::Blake2b::<U32>::digest(data).to_vec()),
         _ => None,
+    }
+}
+
+/// Check the checksum stored in the first bytes of `block` (a tree block or the superblock)
+/// against the checksum of `block[32..]`. `Ok(true)`: it matches; `Ok(false)`: the type is
+/// unknown, nothing was checked; `Err(problem)`: a mismatch or a block too short.
+pub(crate) fn check_block(csum_type: u16, block: &[u8]) -> Result<bool, String> {
+    let Some(size) = csum_size(csum_type) else {
+        return Ok(false);
+    };
+    let Some(body) = block.get(CSUM_SIZE..) else {
+        return Err(format!("shorter than its {CSUM_SIZE}-byte checksum field"));
+    };
+    let Some(got) = compute(csum_type, body) else {
+        return Ok(false);
+    };
+    let stored = block.get(..size).unwrap_or_default();
+    if stored == got.as_slice() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "checksum mismatch: stored {} {}, computed {}",
+            csum_name(csum_type),
+            hex(stored),
+            hex(&got)
+        ))
     }
 }
 
@@ -143,6 +179,7 @@ pub(crate) fn xxh64(data: &[u8], seed: u64) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -159,6 +196,58 @@ mod tests {
     }
 
     #[test]
+    fn sha256_and_blake2b_256_reference_values() {
+        // FIPS 180-2 "abc" and the empty string.
+        assert_eq!(
+            hex(&compute(2, b"abc").unwrap_or_default()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex(&compute(2, b"").unwrap_or_default()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        // BLAKE2b with a 32-byte digest (the output length is a parameter of the hash, so
+        // this is not a truncated BLAKE2b-512): the empty string and "abc", as `b2sum -l 256`
+        // prints them.
+        assert_eq!(
+            hex(&compute(3, b"").unwrap_or_default()),
+            "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"
+        );
+        assert_eq!(
+            hex(&compute(3, b"abc").unwrap_or_default()),
+            "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+        );
+    }
+
+    #[test]
+    fn block_checks() {
+        let mut block = vec![0u8; 4096];
+        for (i, b) in block.iter_mut().enumerate().skip(32) {
+            *b = u8::try_from(i & 0x7f).unwrap_or(0) ^ 0x5a;
+        }
+        for t in 0..=3u16 {
+            let sum = compute(t, block.get(32..).unwrap_or_default()).unwrap_or_default();
+            let mut b = block.clone();
+            b.get_mut(..sum.len())
+                .unwrap_or_default()
+                .copy_from_slice(&sum);
+            assert_eq!(check_block(t, &b), Ok(true), "type {t}");
+            if let Some(x) = b.get_mut(100) {
+                *x ^= 1;
+            }
+            match check_block(t, &b) {
+                Err(e) => assert!(
+                    e.contains("checksum mismatch") && e.contains(&csum_name(t)),
+                    "{e}"
+                ),
+                Ok(v) => panic!("type {t}: a flipped byte passed ({v})"),
+            }
+        }
+        assert_eq!(check_block(9, &block), Ok(false));
+        assert!(check_block(2, block.get(..16).unwrap_or_default()).is_err());
+    }
+
+    #[test]
     fn sizes_and_names() {
         assert_eq!(csum_size(0), Some(4));
         assert_eq!(csum_size(1), Some(8));
@@ -167,7 +256,8 @@ mod tests {
         assert_eq!(csum_size(4), None);
         assert_eq!(csum_name(3), "blake2b");
         assert_eq!(hex(&[0, 0xab]), "00ab");
-        assert!(compute(2, b"x").is_none());
+        assert!(compute(4, b"x").is_none());
+        assert!(computable(3) && !computable(4));
         assert_eq!(
             compute(0, b"123456789"),
             Some(0xE306_9283u32.to_le_bytes().to_vec())

@@ -19,8 +19,8 @@
 //! as a dev-dependency cross-check was not done.)
 //!
 //! Layers:
-//! - `volume`: superblock (primary, else the valid mirror with the highest generation; crc32c
-//!   verified), chunk map (`sys_chunk_array` bootstrap, then the chunk tree; SINGLE, DUP and the
+//! - `volume`: superblock (primary, else the valid mirror with the highest generation; its
+//!   checksum verified), chunk map (`sys_chunk_array` bootstrap, then the chunk tree; SINGLE, DUP and the
 //!   mirrored profiles read from any copy on this device, RAID0 when all stripes are here,
 //!   other multi-device profiles refused naming profile and device count), tree blocks
 //!   (checksum, bytenr, fsid, level checked; DUP's other copy tried on failure), and the
@@ -35,11 +35,12 @@
 //!   compressed extents: the compressed bytes on disk) is checked against the csum tree's
 //!   `EXTENT_CSUM` item for it, looked up by one bounded search per extent read (items starting
 //!   more than a leaf's worth of sectors before the read cannot cover it, so the csum tree is
-//!   never loaded whole). CRC32C and xxHash64 are computed; on a mismatch the other copies
+//!   never loaded whole). CRC32C, xxHash64, SHA-256 and BLAKE2b-256 are computed (for the
+//!   superblock and tree blocks too); on a mismatch the other copies
 //!   (DUP, RAID1) are tried, then the read fails naming the file, the sector's logical address
 //!   and the expected and computed checksums. Sectors without an entry, files flagged
 //!   NODATASUM, inline extents (they have no csum) and symlink targets are read unverified;
-//!   SHA-256 and BLAKE2b volumes are read unverified with a volume note saying so.
+//!   a volume with an unknown checksum type is read unverified with a volume note saying so.
 //!
 //! The log tree is not replayed (a note and `VolumeState::Dirty` say so).
 

@@ -15,8 +15,6 @@ pub(crate) const SUPER_SIZE: usize = 4096;
 pub(crate) const SUPER_OFFSETS: [u64; 3] = [0x1_0000, 0x400_0000, 0x40_0000_0000];
 /// Bytes of the checksum field at the start of the superblock and of every tree block.
 pub(crate) const CSUM_SIZE: usize = 32;
-/// Checksum algorithm 0: crc32c (the only one we verify; others are read unverified).
-pub(crate) const CSUM_CRC32C: u16 = 0;
 /// Size of a tree block header (`struct btrfs_header`).
 pub(crate) const HEADER_SIZE: usize = 101;
 /// Size of a leaf item descriptor (`struct btrfs_item`: key + offset + size).
@@ -188,11 +186,6 @@ impl std::fmt::Display for Key {
     }
 }
 
-/// Standard crc32c of `data` (Castagnoli, as btrfs stores it little-endian in the csum field).
-pub(crate) fn crc32c(data: &[u8]) -> u32 {
-    crc32c::crc32c(data)
-}
-
 /// `btrfs_name_hash`: the kernel's raw `crc32c(~1, name)` (no final inversion), the offset of
 /// a DIR_ITEM key.
 pub(crate) fn name_hash(name: &[u8]) -> u64 {
@@ -226,7 +219,7 @@ pub(crate) struct Superblock {
     pub(crate) sys_chunk_array: Vec<u8>,
 }
 
-/// Parse and validate one superblock copy read at `offset`: magic, checksum (crc32c only),
+/// Parse and validate one superblock copy read at `offset`: magic, checksum (any defined type),
 /// `bytenr` equal to where it was found, sane sizes.
 pub(crate) fn parse_superblock(b: &[u8], offset: u64) -> Result<Superblock, FsError> {
     let st = format!("superblock at offset {offset}");
@@ -237,15 +230,8 @@ pub(crate) fn parse_superblock(b: &[u8], offset: u64) -> Result<Superblock, FsEr
         return Err(bad("no _BHRfS_M magic".into()));
     }
     let csum_type = u16_le(b, 0xc4).ok_or_else(short)?;
-    if csum_type == CSUM_CRC32C {
-        let stored = u32_le(b, 0).ok_or_else(short)?;
-        let computed = crc32c(b.get(CSUM_SIZE..).ok_or_else(short)?);
-        if stored != computed {
-            return Err(bad(format!(
-                "checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
-            )));
-        }
-    }
+    // Every defined checksum type is verified; an unknown one is left to the volume's note.
+    super::csum::check_block(csum_type, b).map_err(&bad)?;
     let field = |off| u64_le(b, off).ok_or_else(short);
     let bytenr = field(0x30)?;
     if bytenr != offset {

@@ -4,9 +4,8 @@
 
 use super::ondisk::{
     self, parse_chunk, parse_header, parse_superblock, profile_name, Chunk, Key, Superblock,
-    BG_DUP, BG_RAID0, BG_RAID1, BG_RAID1C3, BG_RAID1C4, CHUNK_ITEM_KEY, CSUM_CRC32C, CSUM_SIZE,
-    FIRST_CHUNK_TREE_OBJECTID, HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, KEY_SIZE, MAX_LEVEL,
-    SUPER_OFFSETS, SUPER_SIZE,
+    BG_DUP, BG_RAID0, BG_RAID1, BG_RAID1C3, BG_RAID1C4, CHUNK_ITEM_KEY, FIRST_CHUNK_TREE_OBJECTID,
+    HEADER_SIZE, ITEM_SIZE, KEY_PTR_SIZE, KEY_SIZE, MAX_LEVEL, SUPER_OFFSETS, SUPER_SIZE,
 };
 use super::{corrupt, FS};
 use crate::FsError;
@@ -104,19 +103,12 @@ impl Volume {
                 feature: "the extent-tree-v2 format".into(),
             });
         }
-        let verify_csum = sb.csum_type == CSUM_CRC32C;
+        // Every defined type (crc32c, xxhash64, sha256, blake2b) is computed: tree blocks and
+        // data are verified; an unknown type is read unverified with a note.
+        let verify_csum = super::csum::computable(sb.csum_type);
         if !verify_csum {
-            let name = match sb.csum_type {
-                1 => "xxhash64".to_string(),
-                2 => "sha256".to_string(),
-                3 => "blake2b".to_string(),
-                n => format!("type {n}"),
-            };
-            notes.push(format!("tree block checksums ({name}) not verified"));
-        }
-        if !super::csum::computable(sb.csum_type) {
             notes.push(format!(
-                "data checksums ({}) not verified",
+                "tree block and data checksums ({}) not verified: unknown checksum type",
                 super::csum::csum_name(sb.csum_type)
             ));
         }
@@ -378,14 +370,7 @@ impl Volume {
 
     fn check_node(&self, b: &[u8], bytenr: u64, level: u8, st: &str) -> Result<(), FsError> {
         if self.verify_csum {
-            let stored = u32_le(b, 0).unwrap_or(0);
-            let computed = ondisk::crc32c(b.get(CSUM_SIZE..).unwrap_or_default());
-            if stored != computed {
-                return Err(corrupt(
-                    st,
-                    format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
-                ));
-            }
+            super::csum::check_block(self.sb.csum_type, b).map_err(|p| corrupt(st, p))?;
         }
         let h = parse_header(b).ok_or_else(|| corrupt(st, "header truncated".into()))?;
         if h.bytenr != bytenr {
