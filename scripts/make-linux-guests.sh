@@ -12,13 +12,20 @@
 #   linux-bad1   kernel config without virtio, virtio_blk/virtio_net module files removed,
 #                virtio_pci no longer built in, initramfs without any module; /etc/fstab mounts
 #                / from /dev/sda1 and an unresolvable UUID on /data without nofail; grub.cfg
-#                root=/dev/sda1
+#                root=/dev/sda1; and its BIOS boot partition (1) zeroed, while GRUB's boot.img
+#                stays in the MBR pointing at it — the state of a disk whose core.img was lost
+#                (say, the partition was recreated after grub-install): it is the guest that
+#                keeps an empty BIOS boot partition, so boot.bios-boot-code reports it and
+#                boot.boot-mode offers UEFI only
 #   linux-bad2   static IP with HWADDR in ifcfg-eth0 (no /etc/network/interfaces), SELinux
 #                enforcing, /etc/adjtime LOCAL, /etc/shadow immutable (flags 0x80010 =
 #                EXTENTS|IMMUTABLE), qemu-ga installed and enabled through SysV links
 #                (/etc/init.d/qemu-guest-agent, /etc/rc2.d/S01qemu-guest-agent as update-rc.d
 #                makes them), cloud-init removed, sshd moved to port 2200 by an included
 #                /etc/ssh/sshd_config.d/10-port.conf, /etc/timezone Asia/Shanghai
+#
+# The sample's MBR and BIOS boot partition carry GRUB's real boot.img and core.img (see
+# scripts/make-sample.sh); linux-good and linux-bad2 keep them as they are.
 #
 # Usage: scripts/make-linux-guests.sh [--out DIR]   (default testdata/linux-guests)
 set -euo pipefail
@@ -32,13 +39,16 @@ cd "$work"
 KVER=6.1.0-28-cloud-amd64
 ROOT_START=16384   # sectors: partition 3 of the sample (scripts/make-sample.sh)
 ROOT_SECTORS=47104
+BIOS_BOOT_START=2048 # sectors: partition 1 of the sample
+BIOS_BOOT_SECTORS=2048
 
 qemu-img convert -q -f qcow2 -O raw "$here/testdata/sample/sample.qcow2" sample.raw
 dd if=sample.raw of=root.ext4 bs=512 skip=$ROOT_START count=$ROOT_SECTORS status=none
 
 # Edit a copy of the root with the debugfs commands on stdin, then write the disk as qcow2.
+# With a second argument `wipe-bios-boot`, the BIOS boot partition is zeroed too.
 variant() {
-  local name=$1
+  local name=$1 wipe=${2:-}
   cp root.ext4 "$name.ext4"
   cat > "$name.cmd"
   debugfs -w -f "$name.cmd" "$name.ext4" > "$name.log" 2>&1
@@ -47,6 +57,9 @@ variant() {
   e2fsck -fn "$name.ext4" > "$name.fsck" 2>&1 || { cat "$name.fsck"; exit 1; }
   cp sample.raw "$name.raw"
   dd if="$name.ext4" of="$name.raw" bs=512 seek=$ROOT_START conv=notrunc status=none
+  if [ "$wipe" = wipe-bios-boot ]; then
+    dd if=/dev/zero of="$name.raw" bs=512 seek=$BIOS_BOOT_START count=$BIOS_BOOT_SECTORS conv=notrunc status=none
+  fi
   qemu-img convert -q -f raw -O qcow2 -c "$name.raw" "$OUT/$name.qcow2"
 }
 
@@ -118,7 +131,7 @@ symlink /etc/localtime /usr/share/zoneinfo/Etc/UTC
 CMD
 
 M=/usr/lib/modules/$KVER
-variant linux-bad1 <<CMD
+variant linux-bad1 wipe-bios-boot <<CMD
 rm /boot/config-$KVER
 write f/config-novirtio /boot/config-$KVER
 rm $M/modules.builtin

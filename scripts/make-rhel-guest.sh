@@ -3,12 +3,17 @@
 # enterprise-Linux installers lay it out — root on XFS on LVM (VG "rl", LVs "root" and "swap"),
 # /boot on its own XFS, an ESP, a BIOS boot partition and BLS boot entries — made only with real,
 # independent tools on plain files (no root, no mounting, no loop devices, no lvm tools):
-# sfdisk, mkfs.fat + mcopy, mkfs.xfs -p PROTOFILE, mkswap, cpio, gzip, xz, rpmbuild + rpm, and
-# qemu-img. The LVM2 label, metadata area and metadata text are written by the python3 program
+# sfdisk, mkfs.fat + mcopy, mkfs.xfs -p PROTOFILE, mkswap, cpio, gzip, xz, rpmbuild + rpm,
+# grub-mkimage and qemu-img. The LVM2 label, metadata area and metadata text are written by the python3 program
 # below (the technique of scripts/make-lvm-fixtures.sh).
 #
 # Layout (GPT, 680 MiB virtual disk; qcow2 with zlib-compressed clusters):
-#   1  BIOS boot       1 MiB   marker where GRUB's core.img goes
+#   MBR                        GRUB's boot.img (/usr/lib/grub/i386-pc/boot.img) loading core.img from
+#                              LBA 2048, installed as grub-bios-setup does (scripts/grub-bios-embed.py)
+#   1  BIOS boot       1 MiB   GRUB core.img from grub-mkimage -O i386-pc (biosdisk part_gpt xfs,
+#                              prefix (hd0,gpt3)/grub2: /boot is partition 3); no i386-pc modules in
+#                              /boot/grub2, so a BIOS boot stops at GRUB's rescue prompt after reading
+#                              /boot (scripts/boot-bios-fixtures.sh proves it under QEMU)
 #   2  EFI System     16 MiB   FAT16: EFI/rocky/{shimx64,grubx64}.efi + grub.cfg stub, EFI/BOOT
 #   3  /boot         320 MiB   XFS v5: two kernels, dracut-like initramfs, BLS entries, grub2/
 #   4  Linux LVM     340 MiB   PV of VG "rl": LV root (320 MiB, XFS v5, the root tree) and
@@ -29,7 +34,9 @@
 #   manifest.json          the facts imgcheck must report and the sha256 of every regular file
 #
 # Needs (Debian packages): fdisk dosfstools mtools xfsprogs util-linux cpio gzip xz-utils rpm
-# qemu-utils faketime python3 lvm2 (pvck, to verify the PV).
+# qemu-utils faketime python3 lvm2 (pvck, to verify the PV) grub-pc-bin (grub-mkimage, boot.img;
+# the committed image was made with 2.12-1~bpo12+1 from bookworm-backports — another GRUB version
+# builds different, equally valid, boot code, and the manifest's raw_sha256 then differs).
 #
 # Usage: scripts/make-rhel-guest.sh [--out DIR]
 set -euo pipefail
@@ -38,9 +45,12 @@ FAKE='2024-05-01 12:00:00'
 PATH=$PATH:/usr/sbin:/sbin
 OUT=testdata/rhel-guest
 if [ "${1:-}" = "--out" ]; then OUT=$2; fi
-for tool in sfdisk mkfs.fat mcopy mkfs.xfs xfs_db pvck mkswap cpio gzip xz rpm rpmbuild qemu-img faketime python3; do
+for tool in sfdisk mkfs.fat mcopy mkfs.xfs xfs_db pvck mkswap cpio gzip xz rpm rpmbuild qemu-img faketime python3 grub-mkimage; do
     command -v "$tool" >/dev/null || { echo "make-rhel-guest: $tool missing" >&2; exit 1; }
 done
+GRUB_DIR=${GRUB_DIR:-/usr/lib/grub/i386-pc}
+[ -f "$GRUB_DIR/boot.img" ] || { echo "make-rhel-guest: $GRUB_DIR/boot.img missing (Debian package grub-pc-bin)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -618,8 +628,14 @@ start=4096, size=32768, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_PAR
 start=36864, size=655360, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=$BOOT_PARTUUID
 start=692224, size=696320, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=$LVM_PARTUUID
 PT
-printf '\xeb\x63\x90GRUB boot code (phony)' | dd of=disk.raw conv=notrunc status=none
-printf 'phony GRUB core.img' | dd of=disk.raw bs=512 seek=2048 conv=notrunc status=none
+# BIOS boot code: the core.img grub2-install builds for /boot (XFS, partition 3 of a GPT disk),
+# embedded into the BIOS boot partition, and GRUB's boot.img in the MBR pointing at it.
+grub-mkimage -O i386-pc -d "$GRUB_DIR" -o core.img -p '(hd0,gpt3)/grub2' biosdisk part_gpt xfs
+python3 "$here/scripts/grub-bios-embed.py" disk.raw "$GRUB_DIR/boot.img" core.img >/dev/null
+GRUB_VERSION=$(grub-mkimage --version | sed 's/^.* //')
+CORE_SHA=$(sha256sum core.img | cut -d' ' -f1)
+CORE_SIZE=$(stat -c %s core.img)
+BOOT_IMG_SHA=$(sha256sum "$GRUB_DIR/boot.img" | cut -d' ' -f1)
 dd if=esp.fat of=disk.raw bs=512 seek=4096 conv=notrunc,sparse status=none
 dd if=boot.xfs of=disk.raw bs=512 seek=36864 conv=notrunc,sparse status=none
 
@@ -803,6 +819,10 @@ m = {
               "uuid": "$BOOT_UUID", "partuuid": "$BOOT_PARTUUID"},
              {"number": 4, "role": "lvm-pv", "start_lba": 692224, "sectors": 696320,
               "partuuid": "$LVM_PARTUUID"}]},
+  "bios_boot": {"grub_version": "$GRUB_VERSION", "boot_img_sha256": "$BOOT_IMG_SHA",
+                "core_img_command": "grub-mkimage -O i386-pc -p '(hd0,gpt3)/grub2' biosdisk part_gpt xfs",
+                "core_img_sha256": "$CORE_SHA", "core_img_size": $CORE_SIZE,
+                "core_img_lba": 2048, "mbr": "GRUB boot.img, kernel sector 2048"},
   "lvm": {"vg": "rl", "extent_size": 4194304,
           "lvs": [{"name": "root", "size": 335544320, "fs": "xfs", "uuid": "$ROOT_UUID"},
                   {"name": "swap", "size": 8388608, "fs": "swap", "uuid": "$SWAP_UUID"}]},

@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
 # Build the bundled sample image: a small phony Debian 12 cloud guest, made only with real,
-# independent tools (sfdisk, mkfs.fat + mcopy, mkfs.ext4 -d, cpio, gzip, qemu-img) on plain files:
-# no root, no mounting, no loop devices. Deterministic: fixed UUIDs, serials and timestamps.
+# independent tools (sfdisk, mkfs.fat + mcopy, mkfs.ext4 -d, cpio, gzip, grub-mkimage, qemu-img) on
+# plain files: no root, no mounting, no loop devices. Deterministic: fixed UUIDs, serials and
+# timestamps; GRUB's images depend only on the installed GRUB version (recorded in sample.grub.txt).
 #
 # Layout (GPT, 32 MiB virtual disk, qcow2 with zlib-compressed clusters):
-#   1  BIOS boot      1 MiB    (GRUB core.img would go here; filled with a marker)
+#   MBR              GRUB's boot.img (/usr/lib/grub/i386-pc/boot.img), installed as
+#                    grub-bios-setup does (scripts/grub-bios-embed.py), loading core.img from LBA 2048
+#   1  BIOS boot      1 MiB    GRUB core.img from grub-mkimage -O i386-pc (biosdisk part_gpt ext2,
+#                              prefix (hd0,gpt3)/boot/grub); the guest has no /boot/grub/i386-pc
+#                              modules, so a BIOS boot stops at GRUB's rescue prompt after reading
+#                              the ext4 root (scripts/boot-bios-fixtures.sh proves it under QEMU)
 #   2  EFI System     6 MiB    FAT16 "EFI", \EFI\BOOT\BOOTX64.EFI and \EFI\debian\grubx64.efi
 #   3  Linux root    23 MiB    ext4 "root": /etc, /boot (kernel, initrd with virtio modules), /usr
 #
+# Needs (Debian packages): fdisk dosfstools mtools e2fsprogs cpio gzip faketime python3 qemu-utils
+# grub-pc-bin (grub-mkimage and boot.img; 2.12-1~bpo12+1 from bookworm-backports made the committed
+# image — another GRUB version builds different, equally valid, boot code).
+#
 # Usage: scripts/make-sample.sh [--out DIR]   (default testdata/sample)
 set -euo pipefail
+GRUB_DIR=${GRUB_DIR:-/usr/lib/grub/i386-pc}
+for tool in sfdisk mkfs.fat mcopy mkfs.ext4 debugfs cpio gzip faketime python3 qemu-img grub-mkimage; do
+  command -v "$tool" >/dev/null || { echo "make-sample: $tool missing" >&2; exit 1; }
+done
+[ -f "$GRUB_DIR/boot.img" ] || { echo "make-sample: $GRUB_DIR/boot.img missing (Debian package grub-pc-bin)" >&2; exit 1; }
 export LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH=1700000000 E2FSPROGS_FAKE_TIME=1700000000
 OUT=testdata/sample
 if [ "${1:-}" = "--out" ]; then OUT=$2; fi
@@ -143,9 +158,11 @@ start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, uuid=0A1B2C3D-
 start=4096, size=12288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=0A1B2C3D-0000-4000-8000-000000000002, name="EFI System"
 start=16384, size=47104, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=$ROOT_PARTUUID, name="root"
 PT
-# Boot code: the MBR's first bytes carry GRUB's signature string, the BIOS boot partition a marker.
-printf '\xeb\x63\x90GRUB boot code (phony)' | dd of=disk.raw conv=notrunc status=none
-printf 'phony GRUB core.img' | dd of=disk.raw bs=512 seek=2048 conv=notrunc status=none
+# BIOS boot code: GRUB's core.img for this disk (what grub-install builds for a Debian guest whose
+# /boot/grub is on the ext4 root, partition 3 of a GPT disk), embedded into the BIOS boot
+# partition, and GRUB's boot.img in the MBR pointing at it (as grub-bios-setup --no-rs-codes).
+grub-mkimage -O i386-pc -d "$GRUB_DIR" -o core.img -p '(hd0,gpt3)/boot/grub' biosdisk part_gpt ext2
+python3 "$here/scripts/grub-bios-embed.py" disk.raw "$GRUB_DIR/boot.img" core.img >/dev/null
 dd if=esp.fat of=disk.raw bs=512 seek=4096 conv=notrunc,sparse status=none
 dd if=root.ext4 of=disk.raw bs=512 seek=16384 conv=notrunc,sparse status=none
 qemu-img convert -q -f raw -O qcow2 -c disk.raw "$OUT/sample.qcow2"
@@ -159,4 +176,13 @@ echo "raw_sha256 $(sha256sum disk.raw | cut -d' ' -f1)" > "$OUT/sample.facts"
 echo "root_uuid $ROOT_UUID" >> "$OUT/sample.facts"
 echo "esp_serial 1A2B-3C4D" >> "$OUT/sample.facts"
 echo "kernel $KVER" >> "$OUT/sample.facts"
+{
+  echo "# GRUB BIOS boot code of sample.qcow2 (written by scripts/make-sample.sh)"
+  echo "grub_version $(grub-mkimage --version | sed 's/^.* //')"
+  echo "core_img_command grub-mkimage -O i386-pc -p '(hd0,gpt3)/boot/grub' biosdisk part_gpt ext2"
+  echo "core_img_sha256 $(sha256sum core.img | cut -d' ' -f1)  ($(stat -c %s core.img) bytes, as grub-mkimage wrote it)"
+  echo "boot_img_sha256 $(sha256sum "$GRUB_DIR/boot.img" | cut -d' ' -f1)  ($GRUB_DIR/boot.img)"
+  echo "installed_at mbr=LBA 0 (boot.img, kernel sector field = 2048), core.img=LBA 2048.. (BIOS boot partition 1)"
+  echo "mbr_sha256 $(head -c 512 disk.raw | sha256sum | cut -d' ' -f1)"
+} > "$OUT/sample.grub.txt"
 ls -l "$OUT"

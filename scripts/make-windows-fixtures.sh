@@ -17,7 +17,10 @@
 # RDP denied, ImageState=IMAGE_STATE_UNDEPLOYABLE, reboot pending, BCD path to a missing
 # winload.exe and osdevice on a partition not in the image, C: mapped to such a partition, SAN
 # policy 4, device installation disabled and denied by policy, EMS off, a boot-start XenPCI with
-# Parameters\hide_devices set, ...), \Windows\WinSxS\pending.xml, State.ini undeployable,
+# Parameters\hide_devices set, BitLockerStatus\BootStatus=1 and a BitLocker Group Policy value
+# (Policies\Microsoft\FVE EncryptionMethodWithXtsOs=7), a domain controller whose
+# NTDS\Parameters "DSA Database file" is on D:, a disk not in the image, ...),
+# \Windows\WinSxS\pending.xml, State.ini undeployable,
 # \hiberfil.sys starting with "hibr", no desktop.ini in the desktop folders, the NTFS read-only
 # attribute on netkvm.sys, no boot manager on the ESP (neither \EFI\Microsoft\Boot\bootmgfw.efi
 # nor the fallback \EFI\Boot\bootx64.efi), and a BitLocker data volume as partition 3.
@@ -447,7 +450,8 @@ good = dict(common, **{
     "image_state": "IMAGE_STATE_COMPLETE", "pending_xml": False, "reboot_pending": False,
     "hibernated": False, "fast_startup": False, "san_policy": 1,
     "hypervisor_tools": [], "netkvm_read_only": False, "xen_services": [],
-    "xen_hide_devices": None, "bitlocker": None,
+    "xen_hide_devices": None, "bitlocker": None, "bitlocker_boot_status": 0, "dc_paths": {},
+    "bitlocker_policy": {},
     "bcd_path": "\\Windows\\system32\\winload.efi", "bcd_path_exists": True,
     "hotfixes_installed": ["KB5005039"],
     "bcd_osdevice": common["bcd"]["device"], "bcd_bootmgr_ems": True, "bcd_ems": True,
@@ -462,7 +466,9 @@ bad = dict(common, **{
     "xen_services": ["xenbus", "xenfilt", "XenPCI"], "xen_hide_devices": "ide,nic",
     "boot_files": ["/EFI/Microsoft/Boot/BCD"],
     "bitlocker": {"partition": 3, "partition_guid": "b1710c4e-2f3a-4b5c-8d6e-7f8091a2b3c4",
-                  "volume_guid": "3f2e1d0c-5b4a-4978-8695-a4b3c2d1e0f9"},
+                  "volume_guid": "3f2e1d0c-5b4a-4978-8695-a4b3c2d1e0f9", "letter": "E:"},
+    "bitlocker_boot_status": 1, "dc_paths": {"DSA Database file": "D:\\NTDS\\ntds.dit"},
+    "bitlocker_policy": {"EncryptionMethodWithXtsOs": "7"},
     "bcd_path": "\\Windows\\system32\\winload.exe", "bcd_path_exists": False,
     "hotfixes_installed": ["KB5005039", "KB5009555"],
     "drive_letters": {"C:": "gpt partition deadbeef-0bad-4c0d-8e0f-000000000c0c"},

@@ -8,7 +8,12 @@
 //! and the sample have no strongly recommended finding. `IMGCHECK_BLESS=1` rewrites the goldens
 //! (review the diff). Images are passed relative to the repository root so the report's image
 //! path is stable.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -136,12 +141,26 @@ fn sample_report() {
         "has no nvme_core.io_timeout",
     );
     assert_eq!(result(&v, "linux.cloud-init")["status"], "no_risk");
+    // GRUB's real boot.img and core.img (scripts/make-sample.sh): BIOS and UEFI both offered.
+    assert_bios_and_uefi(&v);
+}
+
+/// GRUB's boot.img in the MBR and its core.img in the BIOS boot partition: both boot modes.
+#[track_caller]
+fn assert_bios_and_uefi(v: &Value) {
+    assert_eq!(v["header"]["boot_mode"], "bios+uefi", "{:#}", v["header"]);
+    assert_eq!(
+        result(v, "boot.bios-boot-code")["detail"],
+        "GRUB boot.img in sector 0; GRUB core.img in BIOS boot partition 1"
+    );
+    assert_eq!(result(v, "boot.boot-mode")["status"], "no_risk");
 }
 
 #[test]
 fn linux_good_report() {
     let v = report("linux-good", "testdata/linux-guests/linux-good.qcow2");
     assert_no_strongly_recommended(&v);
+    assert_bios_and_uefi(&v);
     for id in GOOD_LINUX {
         assert_eq!(
             result(&v, id)["status"],
@@ -188,6 +207,14 @@ fn linux_bad1_report() {
         sr,
         "/etc/fstab line 4 (UUID=deadbeef-0000-4000-8000-00000000dead on /data) names a device",
     );
+    // The zeroed BIOS boot partition under GRUB's boot.img: recommended (UEFI still boots).
+    assert_finding(
+        &v,
+        "boot.bios-boot-code",
+        "recommended",
+        "BIOS boot partition 1 holds no GRUB core.img",
+    );
+    assert_eq!(v["header"]["boot_mode"], "uefi", "{:#}", v["header"]);
 }
 
 #[test]
@@ -239,6 +266,7 @@ fn linux_bad2_report() {
 fn rhel9_report() {
     let v = report("rhel9", "testdata/rhel-guest/rhel9.qcow2");
     assert_no_strongly_recommended(&v);
+    assert_bios_and_uefi(&v);
     let ro = "recommended";
     assert_finding(
         &v,

@@ -134,10 +134,20 @@ fn windows_good_report() {
         "windows.drive-letters",
         "windows.group-policy",
         "windows.serial-console",
+        "windows.bitlocker",
         "disk.encrypted-volume",
     ] {
         assert_eq!(result(&v, id)["status"], "no_risk", "{id}");
     }
+    assert_eq!(
+        result(&v, "windows.bitlocker")["detail"],
+        "Windows system volume partition 2 (byte offset 35651584) holds ntfs, not BitLocker; \
+         SYSTEM\\ControlSet001\\Control\\BitLockerStatus BootStatus = 0"
+    );
+    assert_eq!(
+        result(&v, "windows.domain-controller-volumes")["status"],
+        "not_applicable"
+    );
     assert_eq!(
         result(&v, "windows.platform")["detail"],
         "Windows: Windows Server 2022 Datacenter (edition ServerDatacenter, installation type Server)"
@@ -239,6 +249,36 @@ fn windows_bad_report() {
         "disk.encrypted-volume",
         sr,
         "UUID: 3F2E1D0C-5B4A-4978-8695-A4B3C2D1E0F9",
+    );
+    assert_finding(
+        &v,
+        "windows.bitlocker",
+        ro,
+        r"SYSTEM\ControlSet001\Control\BitLockerStatus: BootStatus = 1",
+    );
+    assert_finding(
+        &v,
+        "windows.bitlocker",
+        ro,
+        r"SOFTWARE\Policies\Microsoft\FVE: EncryptionMethodWithXtsOs = 7",
+    );
+    assert_finding(
+        &v,
+        "windows.bitlocker",
+        ro,
+        "partition 3 (byte offset 65011712) (E:) is a BitLocker-encrypted data volume",
+    );
+    assert_finding(
+        &v,
+        "windows.domain-controller-volumes",
+        sr,
+        r#"SYSTEM\ControlSet001\Services\NTDS\Parameters "DSA Database file" = D:\NTDS\ntds.dit"#,
+    );
+    assert_finding(
+        &v,
+        "windows.domain-controller-volumes",
+        sr,
+        "D: maps to mbr disk 1a2b3c4d offset 1048576, which is not a partition of this image",
     );
     assert_finding(&v, "windows.rdp", ro, "fDenyTSConnections = 1");
     assert_finding(&v, "windows.hibernation", sr, "hibernated");

@@ -300,3 +300,59 @@ fn stats_count_reads_per_layer() {
         assert!(rss.contains("MiB"), "{rss}");
     }
 }
+
+/// `key value…` lines of `sample.grub.txt` (what scripts/make-sample.sh recorded about GRUB's
+/// boot code): the value's first word.
+fn grub_facts() -> std::collections::HashMap<String, String> {
+    let t = std::fs::read_to_string(sample().with_file_name("sample.grub.txt")).unwrap();
+    t.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.split(' ').next().unwrap().to_string()))
+        .collect()
+}
+
+/// The MBR and the BIOS boot partition hold GRUB's own boot.img and core.img, installed the way
+/// grub-bios-setup installs them, and `inspect` recognises both.
+#[test]
+fn bios_boot_code_is_grubs_own() {
+    let img = sample();
+    let p = img.to_str().unwrap();
+    let g = grub_facts();
+    let raw = run(&["export", p, "-o", "-"]);
+    assert!(raw.status.success());
+    let disk = raw.stdout;
+    assert_eq!(sha256(&disk[..512]), g["mbr_sha256"], "sector 0");
+    // boot.img: GRUB_BOOT_MACHINE_KERNEL_SECTOR (0x5C) names the BIOS boot partition's first LBA.
+    assert_eq!(disk[..3], [0xeb, 0x63, 0x90]);
+    assert_eq!(
+        u64::from_le_bytes(disk[0x5c..0x64].try_into().unwrap()),
+        2048
+    );
+    assert_eq!(disk[510..512], [0x55, 0xaa]);
+    // core.img: what grub-mkimage wrote, except diskboot's blocklist start (bytes 500..508 of
+    // its first sector), which the install points at the sector after the first (2049);
+    // grub-mkimage leaves 2 there.
+    let size: usize = std::fs::read_to_string(img.with_file_name("sample.grub.txt"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("core_img_sha256 "))
+        .and_then(|v| v.split_once("  (")?.1.split(' ').next()?.parse().ok())
+        .expect("core.img size in sample.grub.txt");
+    let mut core = disk[2048 * 512..2048 * 512 + size].to_vec();
+    assert_eq!(u64::from_le_bytes(core[500..508].try_into().unwrap()), 2049);
+    let sectors = u16::from_le_bytes(core[508..510].try_into().unwrap()) as usize;
+    assert_eq!(sectors, size.div_ceil(512) - 1, "blocklist length");
+    assert_eq!(
+        u16::from_le_bytes(core[510..512].try_into().unwrap()),
+        0x820
+    );
+    core[500..508].copy_from_slice(&2u64.to_le_bytes());
+    assert_eq!(sha256(&core), g["core_img_sha256"], "core.img");
+    // What inspect makes of it.
+    let v = json(&["inspect", "--json", p]);
+    let fw = &v["guest"]["firmware"];
+    assert_eq!(fw["firmware"], "bios+uefi", "{fw:#}");
+    assert_eq!(fw["mbr_boot_code"], "grub");
+    assert_eq!(fw["bios_boot_partitions"][0]["grub_core"], true);
+}

@@ -128,6 +128,9 @@ pub struct TargetProfile {
     /// Severity when the Windows serial console (EMS) is not enabled in the BCD store (`None`:
     /// informational only).
     pub windows_serial_console: Option<Severity>,
+    /// Severity when the Windows system volume is BitLocker-encrypted, or the registry records
+    /// BitLocker protection of it (a BitLocker data volume is always only recommended).
+    pub windows_bitlocker: Severity,
 }
 
 /// Filesystem names as strings.
@@ -191,6 +194,9 @@ impl TargetProfile {
             // checks.md §3 ems_serial: INFO; Alibaba documents no EMS requirement.
             windows_serial_console: None,
             windows_firewall: Some(false),
+            // checks.md §3 bitlocker: ALI does not accept encrypted system disks (the image
+            // check is unavailable for them; the import cannot adapt the guest).
+            windows_bitlocker: Severity::StronglyRecommended,
         }
     }
 
@@ -233,6 +239,9 @@ impl TargetProfile {
             // checks.md §3 ems_serial: INFO.
             windows_serial_console: None,
             windows_firewall: None,
+            // checks.md §1 encrypted_volume / §3 bitlocker: AWS VM Import does not support
+            // encrypted volumes.
+            windows_bitlocker: Severity::StronglyRecommended,
         }
     }
 
@@ -271,6 +280,9 @@ impl TargetProfile {
             // checks.md §3 ems_serial: Azure prepare-for-upload enables bootems/ems for the serial console (RO, I).
             windows_serial_console: Some(Severity::Recommended),
             windows_firewall: Some(true),
+            // checks.md §3 bitlocker: Azure prepare-for-upload: decrypt (turn BitLocker off)
+            // before sysprep and upload.
+            windows_bitlocker: Severity::StronglyRecommended,
         }
     }
 
@@ -313,6 +325,9 @@ impl TargetProfile {
             // checks.md §3 ems_serial: INFO.
             windows_serial_console: None,
             windows_firewall: None,
+            // checks.md §1 encrypted_volume / §3 bitlocker: GCP importing-virtual-disks does not
+            // support BitLocker-encrypted disks.
+            windows_bitlocker: Severity::StronglyRecommended,
         }
     }
 
@@ -351,6 +366,9 @@ impl TargetProfile {
             windows_san_policy_must_be_set: false,
             // checks.md §3 ems_serial: no platform rule.
             windows_serial_console: None,
+            // No import step (I): the owner of a plain KVM host can type the recovery key at
+            // the console when the TPM protector does not unlock the volume there.
+            windows_bitlocker: Severity::Recommended,
         }
     }
 

@@ -78,6 +78,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &windows_vminit::Vminit,
     &windows_rdp::Rdp,
     &windows_hibernation::Hibernation,
+    &windows_bitlocker::BitLocker,
     &windows_hypervisor_tools::HypervisorTools,
     &windows_virtio_read_only::VirtioReadOnly,
     &windows_dhcp::Dhcp,
@@ -90,6 +91,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &windows_pagefile::Pagefile,
     &windows_san_policy::SanPolicy,
     &windows_drive_letters::DriveLetters,
+    &windows_domain_controller_volumes::DomainControllerVolumes,
     &windows_group_policy::GroupPolicy,
     &windows_serial_console::SerialConsole,
     // Windows checks (checks.md §3) — insert new entries above this line.

@@ -19,7 +19,28 @@
 //! BIOS parameter block, carrying the LBA of core.img's first sector at offset 0x5C and the
 //! messages `GRUB `, `Geom`, `Hard Disk`, `Read`, ` Error`; the first sector of `core.img`
 //! (`diskboot.img`) carries the messages `loading`, `Geom`, `Read`, ` Error` and ends with a
-//! blocklist (start LBA, sector count, load segment). Our own code.
+//! blocklist (start LBA, sector count, load segment). Both were checked against the real images
+//! GRUB 2.12's `grub-mkimage -O i386-pc` and `/usr/lib/grub/i386-pc/boot.img` produce, installed
+//! as `grub-bios-setup` installs them (the bundled sample, `scripts/make-sample.sh`): the
+//! partition table `grub-bios-setup` copies over bytes 0x1B8..0x1FE of boot.img leaves the
+//! messages intact, and the kernel-sector field at 0x5C holds the BIOS boot partition's first LBA.
+//!
+//! # The decision ([`FirmwareFacts::decide`])
+//!
+//! UEFI is decided by any UEFI evidence. BIOS is decided on the disk when the disk was examined
+//! and its boot code says something definite, and by any BIOS evidence otherwise:
+//! - sector 0's boot code (bytes 0..440) is all zero ⇒ **not BIOS**: BIOS firmware has nothing to
+//!   run, whatever packages or `grub-install` output the guest holds;
+//! - GRUB's boot.img in sector 0 ⇒ BIOS exactly when the core.img it loads was found (at the LBA
+//!   boot.img names; a boot.img whose core.img is missing ⇒ **not BIOS**);
+//! - other boot code (another loader's MBR program), or sector 0 unreadable ⇒ the disk does not
+//!   decide, and any BIOS evidence (a core.img found on the disk, guest files, packages) does.
+//!
+//! Guest-side evidence never overrides the disk: packages say what *could* be installed, the
+//! disk what *is*. They stay in [`FirmwareFacts::evidence`] either way; when the disk overrules
+//! BIOS evidence of the guest, an evidence item of kind `no-bios-boot-code` says why.
+//! Without disk examination (`inspect` of a filesystem only, unit tests) every piece of BIOS
+//! evidence counts.
 
 use crate::packages::Packages;
 use crate::view::GuestView;
@@ -39,7 +60,7 @@ pub struct FirmwareEvidence {
     /// The mode it supports: `bios` or `uefi`; `none` for evidence that decides nothing.
     pub mode: String,
     /// `esp-loader`, `grub-platform`, `package`, `package-modules`, `mbr-boot-code`,
-    /// `bios-boot-partition`, `mbr-gap-core`.
+    /// `bios-boot-partition`, `mbr-gap-core`, `no-bios-boot-code`.
     pub kind: String,
     /// What was found, with its path, package version or disk location.
     pub detail: String,
@@ -74,7 +95,7 @@ pub struct FirmwareFacts {
     /// The disk's boot code and BIOS boot partitions were examined ([`disk_evidence`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disk_examined: bool,
-    /// MBR boot code: `grub` (GRUB boot.img), `other`, `empty` (when examined).
+    /// MBR boot code: `grub` (GRUB boot.img), `other`, `empty`, `unreadable` (when examined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mbr_boot_code: Option<String>,
     /// BIOS boot partitions (when examined).
@@ -83,10 +104,30 @@ pub struct FirmwareFacts {
 }
 
 impl FirmwareFacts {
-    /// Recompute [`FirmwareFacts::firmware`] from the evidence.
+    /// What the examined disk says about BIOS boot: `Some(false)` when its boot code cannot
+    /// start anything (sector 0 empty, or GRUB's boot.img without its core.img), `Some(true)`
+    /// when GRUB's boot.img loads a core.img that is there, `None` when the disk was not
+    /// examined or does not decide (other boot code, sector 0 unreadable). See the module docs.
+    pub fn disk_bios(&self) -> Option<bool> {
+        if !self.disk_examined {
+            return None;
+        }
+        match self.mbr_boot_code.as_deref() {
+            Some("empty") => Some(false),
+            Some("grub") => Some(
+                self.evidence
+                    .iter()
+                    .any(|e| e.kind == "mbr-boot-code" && e.mode == "bios"),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Recompute [`FirmwareFacts::firmware`] from the evidence (the rule is in the module docs).
     pub fn decide(&mut self) {
         let has = |m: &str| self.evidence.iter().any(|e| e.mode == m);
-        self.firmware = match (has("bios"), has("uefi")) {
+        let bios = self.disk_bios().unwrap_or_else(|| has("bios"));
+        self.firmware = match (bios, has("uefi")) {
             (true, true) => Some("bios+uefi".into()),
             (true, false) => Some("bios".into()),
             (false, true) => Some("uefi".into()),
@@ -100,7 +141,45 @@ impl FirmwareFacts {
         self.mbr_boot_code = Some(disk.mbr_boot_code);
         self.bios_boot_partitions = disk.bios_boot_partitions;
         self.evidence.extend(disk.evidence);
+        let guest_bios: Vec<&str> = self
+            .evidence
+            .iter()
+            .filter(|e| e.mode == "bios" && !DISK_KINDS.contains(&e.kind.as_str()))
+            .map(|e| e.kind.as_str())
+            .collect();
+        if self.disk_bios() == Some(false) && !guest_bios.is_empty() {
+            let why = if self.mbr_boot_code.as_deref() == Some("empty") {
+                "sector 0 bytes 0..440 hold no boot code"
+            } else {
+                "GRUB's boot.img in sector 0 finds no core.img to load"
+            };
+            let detail = format!(
+                "{why}: BIOS firmware cannot start this disk, whatever the guest's {} say",
+                describe_kinds(&guest_bios)
+            );
+            self.evidence
+                .push(FirmwareEvidence::new("none", "no-bios-boot-code", detail));
+        }
         self.decide();
+    }
+}
+
+/// Evidence kinds read from the disk outside any filesystem.
+const DISK_KINDS: &[&str] = &[
+    "mbr-boot-code",
+    "bios-boot-partition",
+    "mbr-gap-core",
+    "no-bios-boot-code",
+];
+
+/// `packages`, `grub-install output` or both, for the overruled guest evidence.
+fn describe_kinds(kinds: &[&str]) -> &'static str {
+    let pk = kinds.iter().any(|k| k.starts_with("package"));
+    let gi = kinds.contains(&"grub-platform");
+    match (pk, gi) {
+        (true, true) => "packages and grub-install output",
+        (false, true) => "grub-install output",
+        _ => "packages",
     }
 }
 
@@ -288,13 +367,16 @@ pub fn disk_evidence(src: &dyn BlockSource, parts: &[DiskPartition], sector_size
     };
     let s0 = sector_at(src, 0);
     let core_lba = s0.as_ref().and_then(|s| grub_boot_img(s));
-    if let Some(s) = &s0 {
-        let code = s.get(..MBR_CODE_LEN).unwrap_or_default();
-        if core_lba.is_some() {
-            out.mbr_boot_code = "grub".into();
-        } else if code.iter().any(|&b| b != 0) {
-            out.mbr_boot_code = "other".into();
+    match &s0 {
+        Some(s) => {
+            let code = s.get(..MBR_CODE_LEN).unwrap_or_default();
+            if core_lba.is_some() {
+                out.mbr_boot_code = "grub".into();
+            } else if code.iter().any(|&b| b != 0) {
+                out.mbr_boot_code = "other".into();
+            }
         }
+        None => out.mbr_boot_code = "unreadable".into(),
     }
     let is_bios_boot = |t: &str| {
         t.trim_matches(|c| c == '{' || c == '}')
@@ -485,11 +567,150 @@ mod tests {
         assert_eq!(d.mbr_boot_code, "other");
         assert!(d.evidence.is_empty());
         let d = disk_evidence(&MemSource::new(vec![0u8; 100]), &parts, 512);
+        assert_eq!(d.mbr_boot_code, "unreadable");
+        let d = disk_evidence(&MemSource::new(vec![0u8; 1024]), &parts, 512);
         assert_eq!(d.mbr_boot_code, "empty");
         // A boot.img whose LBA overflows is not followed.
         disk[..512].copy_from_slice(&boot_img(u64::MAX));
         let d = disk_evidence(&MemSource::new(disk), &parts, 512);
         assert_eq!(d.evidence[0].mode, "none");
+    }
+
+    /// boot.img as `grub-bios-setup` leaves it: BPB area from the old sector 0, boot drive 0xFF,
+    /// the drive-check jump replaced by NOPs, the disk signature and partition table copied over
+    /// bytes 0x1B8..0x1FE; core.img's first sector with its blocklist filled in.
+    #[test]
+    fn recognises_images_as_installed() {
+        let mut s = boot_img(2048);
+        s[0x64] = 0xff;
+        s[0x66] = 0x90;
+        s[0x67] = 0x90;
+        s[0x1b8..0x1be].copy_from_slice(&[0x12, 0x34, 0x56, 0x78, 0, 0]);
+        s[0x1be..0x1ce].copy_from_slice(&[
+            0, 0, 2, 0, 0xee, 0xff, 0xff, 0xff, 1, 0, 0, 0, 0xff, 0xff, 0, 0,
+        ]);
+        assert_eq!(grub_boot_img(&s), Some(2048));
+        let mut c = core_img();
+        c[500..508].copy_from_slice(&2049u64.to_le_bytes());
+        c[508..510].copy_from_slice(&54u16.to_le_bytes());
+        c[510..512].copy_from_slice(&0x820u16.to_le_bytes());
+        assert!(grub_core_img(&c));
+        // The placeholders the phony guests carried before are not GRUB's images.
+        let mut phony = vec![0u8; 512];
+        let text = b"\xeb\x63\x90GRUB boot code (phony)";
+        phony[..text.len()].copy_from_slice(text);
+        assert_eq!(grub_boot_img(&phony), None);
+        let mut phony_core = vec![0u8; 512];
+        phony_core[..19].copy_from_slice(b"phony GRUB core.img");
+        assert!(!grub_core_img(&phony_core));
+    }
+
+    fn bios_boot_parts() -> Vec<DiskPartition> {
+        vec![DiskPartition {
+            number: 1,
+            start: 1 << 20,
+            size: 1 << 20,
+            type_id: BIOS_BOOT_GUID.into(),
+        }]
+    }
+
+    fn with_packages(names: &[&str]) -> FirmwareFacts {
+        guest_evidence(
+            &MemFs::new().file("/etc/fstab", "").view(),
+            &Packages {
+                list: names.iter().map(|n| pkg(n)).collect(),
+                ..Packages::default()
+            },
+        )
+    }
+
+    #[test]
+    fn empty_boot_code_overrules_bios_packages() {
+        // A UEFI-only disk (protective MBR without code) of a guest that has grub-pc installed.
+        let disk = vec![0u8; 4 << 20];
+        let d = disk_evidence(&MemSource::new(disk), &bios_boot_parts(), 512);
+        let mut f = with_packages(&["grub-pc", "grub-efi-amd64"]);
+        assert_eq!(f.firmware.as_deref(), Some("bios+uefi"));
+        f.add_disk(d);
+        assert_eq!(f.disk_bios(), Some(false));
+        assert_eq!(f.firmware.as_deref(), Some("uefi"));
+        // The packages stay as evidence; one item says why they do not decide.
+        let kinds: Vec<(&str, &str)> = f
+            .evidence
+            .iter()
+            .map(|e| (e.mode.as_str(), e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("bios", "package"),
+                ("uefi", "package"),
+                ("none", "no-bios-boot-code")
+            ]
+        );
+        assert_eq!(
+            f.evidence[2].detail,
+            "sector 0 bytes 0..440 hold no boot code: BIOS firmware cannot start this disk, \
+             whatever the guest's packages say"
+        );
+        // Deciding again gives the same answer.
+        f.decide();
+        assert_eq!(f.firmware.as_deref(), Some("uefi"));
+    }
+
+    #[test]
+    fn boot_img_without_core_overrules_grub_install_output() {
+        let mut disk = vec![0u8; 4 << 20];
+        disk[..512].copy_from_slice(&boot_img(2048));
+        let d = disk_evidence(&MemSource::new(disk.clone()), &bios_boot_parts(), 512);
+        let mut f = guest_evidence(
+            &MemFs::new().file("/boot/grub/i386-pc/core.img", "x").view(),
+            &Packages {
+                list: vec![pkg("grub-pc")],
+                ..Packages::default()
+            },
+        );
+        f.add_disk(d);
+        assert_eq!(f.firmware, None);
+        let last = f.evidence.last().unwrap();
+        assert_eq!(last.kind, "no-bios-boot-code");
+        assert!(
+            last.detail
+                .starts_with("GRUB's boot.img in sector 0 finds no core.img to load")
+                && last
+                    .detail
+                    .ends_with("packages and grub-install output say"),
+            "{}",
+            last.detail
+        );
+        // With its core.img in place the disk confirms BIOS, and nothing is overruled.
+        disk[1 << 20..(1 << 20) + 512].copy_from_slice(&core_img());
+        let d = disk_evidence(&MemSource::new(disk), &bios_boot_parts(), 512);
+        let mut f = with_packages(&["grub-pc"]);
+        f.add_disk(d);
+        assert_eq!(f.disk_bios(), Some(true));
+        assert_eq!(f.firmware.as_deref(), Some("bios"));
+        assert!(f.evidence.iter().all(|e| e.kind != "no-bios-boot-code"));
+    }
+
+    #[test]
+    fn undecided_disk_leaves_bios_to_the_other_evidence() {
+        // Another loader's MBR program: the disk does not decide, the package does.
+        let mut disk = vec![0u8; 4 << 20];
+        disk[0] = 0xfa;
+        let d = disk_evidence(&MemSource::new(disk), &bios_boot_parts(), 512);
+        let mut f = with_packages(&["grub-pc"]);
+        f.add_disk(d);
+        assert_eq!(f.disk_bios(), None);
+        assert_eq!(f.firmware.as_deref(), Some("bios"));
+        // Sector 0 unreadable: the same.
+        let d = disk_evidence(&MemSource::new(vec![0u8; 100]), &[], 512);
+        let mut f = with_packages(&["grub-pc"]);
+        f.add_disk(d);
+        assert_eq!(f.mbr_boot_code.as_deref(), Some("unreadable"));
+        assert_eq!(f.firmware.as_deref(), Some("bios"));
+        // Not examined at all: every piece of evidence counts.
+        assert_eq!(with_packages(&["grub-pc"]).disk_bios(), None);
     }
 
     #[test]

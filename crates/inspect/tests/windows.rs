@@ -383,6 +383,54 @@ fn check_common(f: &WindowsFacts, m: &Value, variant: &str, o: &Opened) {
     assert_eq!(xen, strs(&m["xen_services"]));
     assert_eq!(f.xen.hide_devices, s(&m["xen_hide_devices"]));
 
+    // BitLocker status and domain controller paths, against the manifest and hivexregedit's
+    // export of the same hive.
+    assert!(f.bitlocker.status_key_present);
+    let boot_status = m["bitlocker_boot_status"].as_u64().unwrap();
+    assert_eq!(f.bitlocker.boot_status.map(u64::from), Some(boot_status));
+    let export =
+        std::fs::read_to_string(testdata().join(format!("{variant}-system.export.reg"))).unwrap();
+    assert!(
+        export.contains(&format!(
+            "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\BitLockerStatus]\n\"BootStatus\"=dword:{boot_status:08x}\n"
+        )),
+        "{variant}: BootStatus not in the export"
+    );
+    assert!(f.bitlocker.fve_stats.is_empty());
+    let policy: Vec<(String, String)> = f
+        .bitlocker
+        .policy
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    let want_policy: Vec<(String, String)> = m["bitlocker_policy"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(policy, want_policy);
+    let dc: Vec<(String, String)> = f
+        .domain_controller
+        .paths
+        .iter()
+        .map(|p| (p.value.clone(), p.path.clone()))
+        .collect();
+    let want: Vec<(String, String)> = m["dc_paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(dc, want);
+    assert_eq!(
+        f.domain_controller.ntds_parameters_present,
+        !want.is_empty()
+    );
+    for p in &f.domain_controller.paths {
+        assert_eq!(p.key, "ControlSet001\\Services\\NTDS\\Parameters");
+    }
+
     // The facts survive a JSON round trip (the engine stores and reloads them).
     let json = serde_json::to_string(f).unwrap();
     let back: WindowsFacts = serde_json::from_str(&json).unwrap();
@@ -470,6 +518,20 @@ fn bad_guest() {
     assert_eq!(scsi.lower[0].image_exists, None);
     let d = f.drive_letters.iter().find(|d| d.letter == "D:").unwrap();
     assert_eq!(d.location.describe(), "mbr disk 1a2b3c4d offset 1048576");
+    // E: is the BitLocker data volume (partition 3).
+    let m = manifest("bad");
+    let e = f
+        .drive_letters
+        .iter()
+        .find(|d| Some(d.letter.clone()) == s(&m["bitlocker"]["letter"]))
+        .unwrap();
+    assert_eq!(
+        e.location,
+        DiskLocation::Gpt {
+            partition_guid: s(&m["bitlocker"]["partition_guid"]).unwrap(),
+            disk_guid: None
+        }
+    );
     let static_if = f
         .interfaces
         .iter()

@@ -6,7 +6,7 @@
 //! whose root must hold `bootmgr` for Windows. Our own code.
 
 use crate::facts::Facts;
-use crate::layout::{boot_layout, fs_of, is_fat, partitions, scheme};
+use crate::layout::{boot_layout, disk_boot_facts, fs_of, is_fat, partitions, scheme};
 use crate::profile::{BootMode, TargetProfile};
 use crate::verdict::{Applicability, Check, CheckMeta, Finding, Verdict};
 
@@ -66,11 +66,21 @@ impl Check for BiosBootCode {
             } else {
                 Finding::strongly(msg, remedy)
             };
-            return Verdict::Findings(vec![f
+            let mut f = f
                 .with_evidence(format!(
                     "partition {list}: type BIOS boot, first sector is not GRUB's core.img"
                 ))
-                .with_evidence(format!("boot mode: {}", layout.describe()))]);
+                .with_evidence(format!("boot mode: {}", layout.describe()));
+            // What GRUB's boot.img in sector 0 would load, when the disk shows one.
+            if let Some(fw) = disk_boot_facts(facts) {
+                f.evidence.extend(
+                    fw.evidence
+                        .iter()
+                        .filter(|e| e.kind == "mbr-boot-code")
+                        .map(|e| e.detail.clone()),
+                );
+            }
+            return Verdict::Findings(vec![f]);
         }
         if !layout.offers(BootMode::Bios) {
             return Verdict::not_applicable(format!(
@@ -325,6 +335,23 @@ mod tests {
             d.as_deref(),
             Some("GRUB boot.img in sector 0; GRUB core.img in BIOS boot partition 1")
         );
+    }
+
+    #[test]
+    fn empty_bios_boot_partition_names_what_boot_img_loads() {
+        use imgcheck_inspect::firmware::FirmwareEvidence;
+        let mut facts = examined(false, true);
+        let detail = "GRUB boot.img in the MBR, but LBA 2048 it loads holds no GRUB core.img";
+        if let Some(lf) = facts.guest.as_mut().and_then(|g| g.linux.as_mut()) {
+            lf.firmware.evidence.push(FirmwareEvidence {
+                mode: "none".into(),
+                kind: "mbr-boot-code".into(),
+                detail: detail.into(),
+            });
+        }
+        let f = findings(&run(&facts), &[Recommended]);
+        assert_eq!(f[0].evidence.len(), 3);
+        assert_eq!(f[0].evidence[2], detail);
     }
 
     #[test]

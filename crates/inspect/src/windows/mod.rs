@@ -400,6 +400,55 @@ pub struct RegSetting {
     pub value: String,
 }
 
+/// BitLocker state as the registry records it (checks.md §3 `bitlocker`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BitLockerFacts {
+    /// `SYSTEM\ControlSet00n\Control\BitLockerStatus` exists.
+    pub status_key_present: bool,
+    /// Its `BootStatus` (REG_DWORD): non-zero when Windows recorded BitLocker protection of the
+    /// system volume at its last boot (inferred meaning; Microsoft does not document the value).
+    pub boot_status: Option<u32>,
+    /// Values of `SYSTEM\ControlSet00n\Control\FVEStats` (BitLocker encryption statistics),
+    /// sorted by name (at most [`MAX_LIST`]).
+    pub fve_stats: Vec<RegSetting>,
+    /// Values of the BitLocker Group Policy key `SOFTWARE\Policies\Microsoft\FVE`, sorted by
+    /// name (at most [`MAX_LIST`]).
+    pub policy: Vec<RegSetting>,
+}
+
+/// A registry value naming a path that a service needs at boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathSetting {
+    /// Key, relative to the hive, e.g. `ControlSet001\Services\NTDS\Parameters`.
+    pub key: String,
+    /// Value name, e.g. `DSA Database file`.
+    pub value: String,
+    /// The path as stored, e.g. `D:\NTDS\ntds.dit`.
+    pub path: String,
+}
+
+/// Active Directory domain controller settings (checks.md §3 `domain_controller_volumes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DomainControllerFacts {
+    /// `Services\NTDS\Parameters` exists: the machine is (or was) a domain controller.
+    pub ntds_parameters_present: bool,
+    /// The non-empty paths of [`DC_PATH_VALUES`], in that order.
+    pub paths: Vec<PathSetting>,
+}
+
+/// Registry values of a domain controller that name where Active Directory keeps its database,
+/// logs, working directory and SYSVOL share (Microsoft "Active Directory Domain Services
+/// registry keys": `Services\NTDS\Parameters`; `Services\Netlogon\Parameters\SysVol`), as
+/// (key below the control set, value).
+pub const DC_PATH_VALUES: &[(&str, &str)] = &[
+    ("Services\\NTDS\\Parameters", "DSA Database file"),
+    ("Services\\NTDS\\Parameters", "Database log files path"),
+    ("Services\\NTDS\\Parameters", "DSA Working Directory"),
+    ("Services\\Netlogon\\Parameters", "SysVol"),
+];
+
 /// A user's (or the public) desktop folder and whether it holds `desktop.ini`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesktopFolder {
@@ -539,6 +588,12 @@ pub struct WindowsFacts {
     pub xen: XenFacts,
     /// Drive letters.
     pub drive_letters: Vec<DriveLetter>,
+    /// BitLocker state recorded in the SYSTEM and SOFTWARE hives.
+    #[serde(default)]
+    pub bitlocker: BitLockerFacts,
+    /// Domain controller database, log and SYSVOL paths.
+    #[serde(default)]
+    pub domain_controller: DomainControllerFacts,
     /// Installed programs, sorted by lower-case name.
     pub programs: Vec<Program>,
     /// KB updates, sorted.

@@ -1,5 +1,6 @@
 //! Facts of the `SOFTWARE` hive: version, installed programs, update packages, servicing and
-//! sysprep state, KMS, device installation policy, applied Group Policy objects; and agent /
+//! sysprep state, KMS, device installation policy, applied Group Policy objects, BitLocker
+//! policy; and agent /
 //! hypervisor-tool detection from programs and services.
 //!
 //! Keys as documented by libguestfs (`inspect_fs_windows.ml`: version), wazuh's Windows package
@@ -28,6 +29,9 @@ const TS_POLICY: &str = "Policies\\Microsoft\\Windows NT\\Terminal Services";
 /// `DenyRemovableDevices`, with their lists in subkeys of the same names).
 const DEVICE_INSTALL_RESTRICTIONS: &str =
     "Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions";
+/// BitLocker Group Policy settings (Geoff Chappell, "BitLocker Policy Settings": almost all are
+/// values of this key; Microsoft's BitLocker Group Policy reference).
+const FVE_POLICY: &str = "Policies\\Microsoft\\FVE";
 /// Group Policy objects applied, per client-side extension (virt-v2v `has_group_policy`).
 const GP_HISTORY: &str = "Microsoft\\Windows\\CurrentVersion\\Group Policy\\History";
 /// CBS `CurrentState` of an installed package.
@@ -138,11 +142,12 @@ pub(super) fn read(r: &Reg<'_>, f: &mut WindowsFacts) -> Option<String> {
     f.rdp.policy_deny_ts_connections = r.dword_at(TS_POLICY, "fDenyTSConnections");
     device_install_policy(r, f);
     group_policies(r, f);
+    f.bitlocker.policy = key_settings(r, FVE_POLICY);
     system_root
 }
 
 /// A value's data as text: numbers in decimal, strings as stored, lists joined with `; `.
-fn value_text(d: &ValueData) -> String {
+pub(super) fn value_text(d: &ValueData) -> String {
     if let Some(n) = d.as_u64() {
         return n.to_string();
     }
@@ -154,6 +159,25 @@ fn value_text(d: &ValueData) -> String {
         ValueData::Binary(b) | ValueData::Other { bytes: b, .. } => format!("{} bytes", b.len()),
         _ => String::new(),
     }
+}
+
+/// The values of the key at `path` (absent key: none) as settings, sorted by lower-case name,
+/// at most [`MAX_LIST`].
+pub(super) fn key_settings(r: &Reg<'_>, path: &str) -> Vec<RegSetting> {
+    let Some(k) = r.key(path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<RegSetting> = r
+        .values(&k, path)
+        .iter()
+        .take(MAX_LIST)
+        .map(|(name, d)| RegSetting {
+            name: name.clone(),
+            value: value_text(d),
+        })
+        .collect();
+    out.sort_by(|a, b| (a.name.to_lowercase(), &a.name).cmp(&(b.name.to_lowercase(), &b.name)));
+    out
 }
 
 fn device_install_policy(r: &Reg<'_>, f: &mut WindowsFacts) {

@@ -1,7 +1,7 @@
 //! Facts of the `SYSTEM` hive: the current control set and, in it, services and drivers,
 //! device class filters, the critical device database, RDP, firewall, TCP/IP interfaces, time
-//! zone, paging, power, pending renames, crash dumps, SAN policy, device installation and Xen
-//! remnants; plus `MountedDevices` drive letters.
+//! zone, paging, power, pending renames, crash dumps, SAN policy, device installation, Xen
+//! remnants, BitLocker status and domain controller paths; plus `MountedDevices` drive letters.
 //!
 //! Key locations: `checks.md` §3 (with libguestfs `get_current_control_set`, virt-v2v
 //! `convert_windows.ml`/`windows_virtio.ml`, Microsoft's "Services Registry Tree" page for the
@@ -11,9 +11,10 @@
 use super::decode;
 use super::paths::{self, SystemRoot};
 use super::reg::Reg;
+use super::software::key_settings;
 use super::{
     ClassFilters, CriticalDevice, DriveLetter, FilterRef, FirewallProfile, InterfaceInfo,
-    ServiceInfo, ServiceRef, WindowsFacts, MAX_LIST, MAX_SERVICES,
+    PathSetting, ServiceInfo, ServiceRef, WindowsFacts, DC_PATH_VALUES, MAX_LIST, MAX_SERVICES,
 };
 use imgcheck_fs::{FileType, GuestFs};
 use imgcheck_regf::ValueData;
@@ -283,6 +284,26 @@ pub(super) fn read(r: &Reg<'_>, os: &dyn GuestFs, root: &SystemRoot, f: &mut Win
         &p("Services\\PlugPlay\\Parameters"),
         "DeviceInstallDisabled",
     );
+
+    // BitLocker: the status Windows records at boot, and its encryption statistics.
+    if let Some(k) = r.key(&p("Control\\BitLockerStatus")) {
+        f.bitlocker.status_key_present = true;
+        f.bitlocker.boot_status = r.dword(&k, "BootStatus");
+    }
+    f.bitlocker.fve_stats = key_settings(r, &p("Control\\FVEStats"));
+
+    // Domain controller: where Active Directory keeps its database, logs and SYSVOL.
+    f.domain_controller.ntds_parameters_present = r.key(&p("Services\\NTDS\\Parameters")).is_some();
+    for (key, value) in DC_PATH_VALUES {
+        let key = p(key);
+        if let Some(path) = r.string_at(&key, value).filter(|s| !s.trim().is_empty()) {
+            f.domain_controller.paths.push(PathSetting {
+                key,
+                value: (*value).to_string(),
+                path,
+            });
+        }
+    }
 
     // Xen services and XenPCI's hidden devices.
     for s in &f.services {
