@@ -29,7 +29,7 @@ for t in mkfs.ext4 mkntfs wimcapture wimapply mkfs.xfs tsk_recover fls /usr/bin/
     command -v "$t" >/dev/null || { echo "bench-fs: $t missing" >&2; exit 1; }
 done
 (cd "$ROOT" && cargo build --release -q -p imgcheck-fs --example read-all)
-READALL=$ROOT/target/release/examples/read-all
+READALL=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/read-all
 
 TREE=$DATA/tree
 if [ ! -d "$TREE" ]; then

@@ -21,9 +21,13 @@
 //!   The crate resolves every path from the root and verifies the checksum of every directory
 //!   block it scans on every lookup: a check of a Debian cloud image spent a quarter of its time
 //!   there. With the cache each directory is read and verified once per thread; `metadata` of a
-//!   cached path costs one inode read, `read` and `read_link` one resolution by the crate. The
-//!   cache is bounded ([`CACHE_MAX_ENTRIES`] entries per filesystem and thread, cleared when
-//!   full); a directory larger than that is looked up the uncached way.
+//!   cached path costs one inode read. The cache is bounded ([`CACHE_MAX_ENTRIES`] entries per
+//!   filesystem and thread, least recently used listings evicted first); a directory larger
+//!   than that is remembered as such and looked up the uncached way.
+//! - `read`, `read_range` and `read_link` of a cached path read the file by inode number with our
+//!   own reader (block map, one read per physically contiguous run) instead of having the crate
+//!   resolve the path once more — when the journal needs no recovery, since our reader does not
+//!   replay it. Reading every file of a 2 GiB tree (48,833 files) went from 462 s to seconds.
 
 use crate::extsb::{self, ExtReader, Superblock};
 use crate::guard::guarded;
@@ -41,8 +45,9 @@ use std::sync::Arc;
 
 /// Loaded `Ext4` instances kept per thread (one per open filesystem used on that thread).
 const VIEWS_PER_THREAD: usize = 8;
-/// Directory entries kept in one thread's listing cache for one filesystem (~300 bytes each).
-const CACHE_MAX_ENTRIES: usize = 16_384;
+/// Directory entries kept in one thread's listing cache for one filesystem (~300 bytes each,
+/// so at most ~20 MiB).
+const CACHE_MAX_ENTRIES: usize = 65_536;
 /// `s_state` bit: cleanly unmounted.
 const STATE_VALID: u16 = 0x1;
 /// `s_state` bit: errors detected.
@@ -57,10 +62,14 @@ thread_local! {
 /// One thread's loaded `Ext4` for one filesystem, with its directory-listing cache.
 struct ViewState {
     ext4: Ext4,
-    /// Listings by normalised directory path.
-    dirs: HashMap<String, Rc<Listing>>,
+    /// Listings by normalised directory path, with the tick of their last use.
+    dirs: HashMap<String, (Rc<Listing>, u64)>,
     /// Entries held in `dirs`.
     entries: usize,
+    /// Use counter for least-recently-used eviction.
+    tick: u64,
+    /// Directories found too large to cache: not read again just to find that out.
+    huge: std::collections::HashSet<String>,
 }
 
 /// One directory as both readers see it, sorted by name bytes (`.` and `..` left out).
@@ -272,6 +281,8 @@ impl ExtFs {
                         ext4: view,
                         dirs: HashMap::new(),
                         entries: 0,
+                        tick: 0,
+                        huge: std::collections::HashSet::new(),
                     },
                 ),
             );
@@ -281,24 +292,65 @@ impl ExtFs {
 
     fn cached_listing(&self, dir: &str) -> Option<Rc<Listing>> {
         VIEWS.with(|v| {
-            v.borrow()
-                .iter()
-                .find(|(id, _)| *id == self.id)
-                .and_then(|(_, st)| st.dirs.get(dir).cloned())
+            let mut v = v.borrow_mut();
+            let (_, st) = v.iter_mut().find(|(id, _)| *id == self.id)?;
+            st.tick = st.tick.saturating_add(1);
+            let tick = st.tick;
+            let (l, used) = st.dirs.get_mut(dir)?;
+            *used = tick;
+            Some(l.clone())
         })
     }
 
+    fn known_huge(&self, dir: &str) -> bool {
+        VIEWS.with(|v| {
+            v.borrow()
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .is_some_and(|(_, st)| st.huge.contains(dir))
+        })
+    }
+
+    /// Remember that `dir` is too large to cache (at most 1,024 such names per filesystem).
+    fn mark_huge(&self, dir: &str) {
+        VIEWS.with(|v| {
+            let mut v = v.borrow_mut();
+            if let Some((_, st)) = v.iter_mut().find(|(id, _)| *id == self.id) {
+                if st.huge.len() < 1024 {
+                    st.huge.insert(dir.to_string());
+                }
+            }
+        });
+    }
+
+    /// Keep `listing`, evicting the least recently used listings while the cache would hold
+    /// more than [`CACHE_MAX_ENTRIES`] entries. The directories of the lookup in progress were
+    /// just used, so a large directory and its ancestors do not evict each other in turn (the
+    /// earlier clear-everything policy re-read a large directory for every file in it).
     fn store_listing(&self, dir: String, listing: Rc<Listing>) {
         VIEWS.with(|v| {
             let mut v = v.borrow_mut();
             if let Some((_, st)) = v.iter_mut().find(|(id, _)| *id == self.id) {
                 let n = listing.entries.len();
-                if st.entries.saturating_add(n) > CACHE_MAX_ENTRIES {
-                    st.dirs.clear();
-                    st.entries = 0;
+                while st.entries.saturating_add(n) > CACHE_MAX_ENTRIES {
+                    let Some(oldest) = st
+                        .dirs
+                        .iter()
+                        .min_by_key(|(_, (_, used))| *used)
+                        .map(|(k, _)| k.clone())
+                    else {
+                        st.entries = 0;
+                        break;
+                    };
+                    if let Some((l, _)) = st.dirs.remove(&oldest) {
+                        st.entries = st.entries.saturating_sub(l.entries.len());
+                    }
                 }
+                st.tick = st.tick.saturating_add(1);
                 st.entries = st.entries.saturating_add(n);
-                st.dirs.insert(dir, listing);
+                if let Some((old, _)) = st.dirs.insert(dir, (listing, st.tick)) {
+                    st.entries = st.entries.saturating_sub(old.entries.len());
+                }
             }
         });
     }
@@ -314,6 +366,9 @@ impl ExtFs {
     ) -> Result<Option<Rc<Listing>>, FsError> {
         if let Some(l) = self.cached_listing(dir) {
             return Ok(Some(l));
+        }
+        if self.known_huge(dir) {
+            return Ok(None);
         }
         let iter = view
             .read_dir(dir)
@@ -332,6 +387,7 @@ impl ExtFs {
                 continue;
             }
             if entries.len() >= cap {
+                self.mark_huge(dir);
                 return Ok(None);
             }
             let name: Box<[u8]> = bytes.into();
@@ -427,6 +483,28 @@ impl ExtFs {
 
     fn own(&self) -> Result<ExtReader<'_>, FsError> {
         ExtReader::new(&*self.src, self.name, &self.limits)
+    }
+
+    /// The inode behind a cached directory entry, for reading it with our own reader by inode
+    /// number instead of having ext4-view resolve the path again (it scans every directory on
+    /// the way linearly, on every call, which made reading all files of a large tree quadratic).
+    /// Only on a filesystem whose journal needs no recovery: our reader does not replay it, and
+    /// then the on-disk inode and block map are the ones ext4-view would see.
+    fn by_inode(&self, c: &Cached) -> Result<Option<(ExtReader<'_>, extsb::Inode)>, FsError> {
+        let Some(n) = c.inode else {
+            return Ok(None);
+        };
+        if self.sb.needs_recovery() || self.patched_sb.is_some() {
+            return Ok(None);
+        }
+        let own = ExtReader {
+            src: &*self.src,
+            sb: self.sb.clone(),
+            fs: self.name,
+            limits: &self.limits,
+        };
+        let ino = own.inode(n)?;
+        Ok(Some((own, ino)))
     }
 
     /// Refuse paths whose intermediate components are symlinks (the crate would follow them).
@@ -655,7 +733,15 @@ impl ExtFs {
         }
         let view = self.view()?;
         let t = match self.lookup(&view, &comps, path)? {
-            Lookup::Found(c) => c.file_type,
+            Lookup::Found(c) => {
+                if let Some((own, ino)) = self.by_inode(&c)? {
+                    if ino.file_type() != FileType::Symlink {
+                        return Err(self.wrong(&norm, "symlink", ino.file_type()));
+                    }
+                    return Ok(String::from_utf8_lossy(&own.link_target(&ino)?).into_owned());
+                }
+                c.file_type
+            }
             Lookup::Root => FileType::Dir,
             Lookup::Uncached => {
                 self.check_intermediates(&view, &comps, path)?;
@@ -701,10 +787,18 @@ impl ExtFs {
         }
         let view = self.view()?;
         let m = match self.lookup(&view, &comps, path)? {
-            Lookup::Found(c) => c
-                .entry
-                .metadata()
-                .map_err(|e| map_err(self.name, &norm, "reading metadata", e))?,
+            Lookup::Found(c) => {
+                if let Some((own, ino)) = self.by_inode(&c)? {
+                    if ino.file_type() != FileType::File {
+                        return Err(self.wrong(&norm, "regular file", ino.file_type()));
+                    }
+                    let cap = read_cap(self.name, &norm, ino.size, max_bytes, &self.limits)?;
+                    return own.data_range(&ino, 0, cap);
+                }
+                c.entry
+                    .metadata()
+                    .map_err(|e| map_err(self.name, &norm, "reading metadata", e))?
+            }
             Lookup::Root | Lookup::Uncached => {
                 self.check_intermediates(&view, &comps, path)?;
                 self.view_metadata(&view, &norm)?
@@ -744,10 +838,22 @@ impl ExtFs {
         let norm = join(&comps);
         let view = self.view()?;
         let m = match self.lookup(&view, &comps, path)? {
-            Lookup::Found(c) => c
-                .entry
-                .metadata()
-                .map_err(|e| map_err(self.name, &norm, "reading metadata", e))?,
+            Lookup::Found(c) => {
+                if let Some((own, ino)) = self.by_inode(&c)? {
+                    if ino.file_type() != FileType::File {
+                        return Err(self.wrong(&norm, "regular file", ino.file_type()));
+                    }
+                    let cap = u64::try_from(len)
+                        .unwrap_or(u64::MAX)
+                        .min(self.limits.max_file_bytes)
+                        .min(ino.size.saturating_sub(offset));
+                    let cap = usize::try_from(cap).unwrap_or(0);
+                    return own.data_range(&ino, offset, cap).map(Some);
+                }
+                c.entry
+                    .metadata()
+                    .map_err(|e| map_err(self.name, &norm, "reading metadata", e))?
+            }
             Lookup::Root | Lookup::Uncached => {
                 self.check_intermediates(&view, &comps, path)?;
                 self.view_metadata(&view, &norm)?

@@ -634,6 +634,68 @@ impl<'a> ExtReader<'a> {
         Ok(out)
     }
 
+    /// Bytes `offset..offset+len` of a regular file (fewer at its end), by inode: the block map
+    /// of the range, then one read per run of physically contiguous blocks; holes and
+    /// uninitialised extents read as zeros.
+    pub(crate) fn data_range(
+        &self,
+        ino: &Inode,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, FsError> {
+        let end = offset
+            .saturating_add(u64::try_from(len).unwrap_or(u64::MAX))
+            .min(ino.size);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        if ino.flags & (FL_ENCRYPT | FL_INLINE_DATA) != 0 {
+            // Rare and small: the whole-file path knows both cases.
+            let all = self.data(ino, usize::try_from(end).unwrap_or(usize::MAX))?;
+            let from = usize::try_from(offset).unwrap_or(usize::MAX);
+            return Ok(all.get(from..).unwrap_or_default().to_vec());
+        }
+        let bs = self.bs();
+        let bsz = usize::try_from(bs).unwrap_or(4096);
+        let first = offset.checked_div(bs).unwrap_or(0);
+        let last = end.div_ceil(bs.max(1));
+        let map = self.block_map(ino, last)?;
+        let span = usize::try_from(last.saturating_sub(first))
+            .unwrap_or(0)
+            .saturating_mul(bsz);
+        let mut out = vec![0u8; span];
+        let what = || format!("data of inode {}", ino.number);
+        // Runs of consecutive physical blocks, each read straight into `out`.
+        let first_idx = usize::try_from(first).unwrap_or(usize::MAX);
+        let blocks = map.get(first_idx..).unwrap_or_default();
+        let mut i = 0usize;
+        while i < blocks.len() {
+            let pb = blocks.get(i).copied().unwrap_or(0);
+            let mut j = i.saturating_add(1);
+            if pb != 0 {
+                while j < blocks.len()
+                    && blocks.get(j).copied()
+                        == pb.checked_add(u64::try_from(j.saturating_sub(i)).unwrap_or(0))
+                {
+                    j = j.saturating_add(1);
+                }
+                let at = pb
+                    .checked_mul(bs)
+                    .ok_or_else(|| corrupt(self.fs, what(), format!("block {pb} overflows")))?;
+                let dst = out
+                    .get_mut(i.saturating_mul(bsz)..j.saturating_mul(bsz))
+                    .unwrap_or_default();
+                read_at(self.src, self.fs, dst, at, &what())?;
+            }
+            i = j;
+        }
+        let head = usize::try_from(offset.saturating_sub(first.saturating_mul(bs))).unwrap_or(0);
+        let want = usize::try_from(end.saturating_sub(offset)).unwrap_or(0);
+        out.drain(..head.min(out.len()));
+        out.truncate(want);
+        Ok(out)
+    }
+
     /// Symlink target bytes.
     pub(crate) fn link_target(&self, ino: &Inode) -> Result<Vec<u8>, FsError> {
         if ino.size < FAST_SYMLINK_MAX && ino.flags & (FL_EXTENTS | FL_INLINE_DATA) == 0 {
