@@ -332,6 +332,40 @@ impl NtfsFs {
             .unwrap_or(false)
     }
 
+    /// The entry of directory `dir` named exactly `name` (case-sensitively), if any. NTFS looks
+    /// names up case-insensitively, but names in the POSIX namespace (written by Linux tools)
+    /// may differ only in case (`NAN.3.gz` and `nan.3.gz`): when the index search found a
+    /// different-case name, the directory is scanned for the exact one, which wins; otherwise
+    /// the case-insensitive match stands, as on Windows.
+    fn exact_case<'n>(
+        &'n self,
+        dir: &NtfsFile<'n>,
+        r: &mut SourceReader,
+        name: &str,
+        here: &str,
+    ) -> Result<Option<NtfsFile<'n>>, FsError> {
+        let index = dir
+            .directory_index(r)
+            .map_err(|e| nerr(here, "reading the directory index", e))?;
+        let mut entries = index.entries();
+        let mut seen = 0u64;
+        while let Some(entry) = entries.next(r) {
+            let entry = entry.map_err(|e| nerr(here, "reading the directory index", e))?;
+            seen = seen.saturating_add(1);
+            if seen > self.limits.max_dir_entries {
+                return Ok(None);
+            }
+            let Some(Ok(key)) = entry.key() else { continue };
+            if key.name().to_string_lossy() == name {
+                let f = entry
+                    .to_file(&self.ntfs, r)
+                    .map_err(|e| nerr(here, "reading the file record", e))?;
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
+    }
+
     /// The file at `comps`, refusing intermediate reparse points.
     fn lookup<'n>(
         &'n self,
@@ -372,9 +406,21 @@ impl NtfsFs {
                     Some(entry) => {
                         let entry =
                             entry.map_err(|e| nerr(&here, "searching the directory index", e))?;
-                        entry
-                            .to_file(&self.ntfs, r)
-                            .map_err(|e| nerr(path, "reading the file record", e))?
+                        let same_case = entry
+                            .key()
+                            .and_then(|k| k.ok())
+                            .is_some_and(|k| k.name().to_string_lossy() == *c);
+                        let exact = if same_case {
+                            None
+                        } else {
+                            self.exact_case(&file, r, c, &here)?
+                        };
+                        match exact {
+                            Some(f) => f,
+                            None => entry
+                                .to_file(&self.ntfs, r)
+                                .map_err(|e| nerr(path, "reading the file record", e))?,
+                        }
                     }
                 }
             };
@@ -415,6 +461,10 @@ impl NtfsFs {
         raw_ok: bool,
     ) -> Result<Vec<u8>, FsError> {
         let item = match file.data(r, stream) {
+            // No unnamed $DATA attribute at all (`$Secure`, `$Extend\$ObjId`, … keep their
+            // contents in named streams and indexes): the default stream is empty, as the
+            // metadata's size of 0 says.
+            None if stream.is_empty() => return Ok(Vec::new()),
             None => {
                 return Err(FsError::NotFound {
                     fs: FS,
@@ -702,17 +752,18 @@ impl NtfsFs {
                 });
             }
             let a = key.file_attributes();
-            let file_type = if a.contains(NtfsFileAttributeFlags::REPARSE_POINT) {
-                // The index copy of the attributes does not say which kind: look at the record.
-                let f = entry
-                    .to_file(&self.ntfs, &mut r)
-                    .map_err(|e| nerr(&norm, "reading a file record", e))?;
-                self.file_type(&f, &mut r, &norm)?.0
-            } else if key.is_directory() {
-                FileType::Dir
-            } else {
-                FileType::File
-            };
+            let file_type =
+                if key.is_directory() && !a.contains(NtfsFileAttributeFlags::REPARSE_POINT) {
+                    FileType::Dir
+                } else {
+                    // The index's copy of the attributes says neither which kind of reparse point
+                    // nor, when the reparse point was set after the name was indexed (Windows and
+                    // ntfs-3g both leave that copy stale), that there is one: the file record says.
+                    let f = entry
+                        .to_file(&self.ntfs, &mut r)
+                        .map_err(|e| nerr(&norm, "reading a file record", e))?;
+                    self.file_type(&f, &mut r, &norm)?.0
+                };
             out.push(DirEntry {
                 name,
                 file_type,

@@ -15,7 +15,7 @@ mod common;
 
 use common::*;
 use imgcheck_core::{BlockSource, ErrorKind, Limits, MemSource};
-use imgcheck_fs::{FsType, GuestFs, Probed, VolumeState};
+use imgcheck_fs::{FileType, FsType, GuestFs, Probed, VolumeState};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -434,5 +434,43 @@ fn ext_directory_block_flips_are_reported() {
             }
             exercise(Arc::new(MemSource::new(Vec::new())));
         });
+    }
+}
+
+/// The type `read_dir` gives every entry is the type `metadata` gives its path (NTFS keeps a
+/// possibly stale copy of the attributes in the index: a reparse point set after the name was
+/// indexed must still list as a symlink), and NTFS metadata files without an unnamed `$DATA`
+/// attribute (`$Secure`, `$Extend/$ObjId`, …) read as empty, as their size of 0 says.
+#[test]
+fn listing_types_agree_with_metadata_and_ntfs_metafiles_read_empty() {
+    let dir = fixture_dir();
+    for name in ["ext4", "ext2", "fat32", "ntfs"] {
+        let fs = imgcheck_fs::open(source(image_bytes(&dir, name)), &Limits::default()).unwrap();
+        let all = walk(fs.as_ref());
+        assert!(all.len() > 10, "{name}: {} entries", all.len());
+        for (path, (t, _)) in &all {
+            let m = fs
+                .metadata(path)
+                .unwrap_or_else(|e| panic!("{name}: metadata {path}: {e}"));
+            assert_eq!(m.file_type, *t, "{name}: {path}");
+            if *t == FileType::File {
+                let data = fs
+                    .read(path, u64::MAX)
+                    .unwrap_or_else(|e| panic!("{name}: read {path}: {e}"));
+                assert_eq!(data.len() as u64, m.size, "{name}: {path}");
+            }
+        }
+        if name == "ntfs" {
+            for meta in [
+                "/$Secure",
+                "/$Extend/$ObjId",
+                "/$Extend/$Quota",
+                "/$Extend/$Reparse",
+            ] {
+                assert!(all.contains_key(meta), "{meta} not listed");
+                assert_eq!(fs.metadata(meta).unwrap().size, 0, "{meta}");
+                assert!(fs.read(meta, u64::MAX).unwrap().is_empty(), "{meta}");
+            }
+        }
     }
 }
