@@ -50,8 +50,11 @@ pub fn run(args: &ImageArgs, volume: Option<&str>, output: &Path) -> anyhow::Res
         let mut file = std::fs::File::create(output)
             .with_context(|| format!("cannot create {}", output.display()))?;
         let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
-        if regular && cfg!(unix) {
+        if regular {
+            #[cfg(unix)]
             copy_sparse(&src, &file)?;
+            #[cfg(not(unix))]
+            copy_stream(&src, &mut file)?;
             file.set_len(src.len())
                 .with_context(|| format!("cannot write {}", output.display()))?;
         } else {
@@ -193,6 +196,7 @@ fn workers() -> u64 {
 
 /// Export into a regular file: each worker decodes a chunk and writes its non-zero runs at
 /// their offsets (`pwrite`), so chunks need no ordering; zeros stay holes.
+#[cfg(unix)]
 fn copy_sparse(src: &Arc<dyn BlockSource>, file: &std::fs::File) -> anyhow::Result<()> {
     use std::os::unix::fs::FileExt;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
