@@ -757,8 +757,9 @@ impl NtfsFs {
                     FileType::Dir
                 } else {
                     // The index's copy of the attributes says neither which kind of reparse point
-                    // nor, when the reparse point was set after the name was indexed (Windows and
-                    // ntfs-3g both leave that copy stale), that there is one: the file record says.
+                    // nor, when the reparse point was set after the name was indexed (ntfs-3g, as
+                    // wimapply uses it, leaves that copy stale), that there is one: the file
+                    // record says.
                     let f = entry
                         .to_file(&self.ntfs, &mut r)
                         .map_err(|e| nerr(&norm, "reading a file record", e))?;
