@@ -43,6 +43,7 @@ mod path;
 mod probe;
 mod xfs;
 
+pub use btrfs::checksum as btrfs_checksum;
 pub use error::FsError;
 pub use probe::probe;
 

@@ -193,7 +193,7 @@ impl SparseImage {
         /// Superblock copies: primary, then the mirrors at 64 MiB and 256 GiB.
         const SUPERS: [u64; 3] = [0x1_0000, 0x400_0000, 0x40_0000_0000];
         let ps = page_size();
-        let mut geometry: Option<(Vec<u8>, u32)> = None;
+        let mut geometry: Option<(Vec<u8>, u32, u16)> = None;
         for at in SUPERS {
             let in_page = usize::try_from(at.checked_rem(ps).unwrap_or(0)).unwrap_or(0);
             let Some(sb) = self
@@ -206,20 +206,21 @@ impl SparseImage {
             if sb.get(0x40..0x48) != Some(b"_BHRfS_M") {
                 continue;
             }
-            let crc = crc32c::crc32c(sb.get(32..).unwrap_or_default());
-            if let Some(f) = sb.get_mut(0..4) {
-                f.copy_from_slice(&crc.to_le_bytes());
-            }
+            let csum_type = sb
+                .get(0xC4..0xC6)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u16::from_le_bytes);
+            seal_btrfs_block(sb, csum_type);
             if geometry.is_none() {
                 let fsid = sb.get(0x20..0x30).unwrap_or_default().to_vec();
                 let nodesize = sb
                     .get(0x94..0x98)
                     .and_then(|s| s.try_into().ok())
                     .map_or(0, u32::from_le_bytes);
-                geometry = Some((fsid, nodesize));
+                geometry = Some((fsid, nodesize, csum_type));
             }
         }
-        let Some((fsid, nodesize)) = geometry else {
+        let Some((fsid, nodesize, csum_type)) = geometry else {
             return;
         };
         let Ok(ns) = usize::try_from(nodesize) else {
@@ -239,15 +240,25 @@ impl SparseImage {
                     && page.get(at.saturating_add(0x20)..at.saturating_add(0x30)) == Some(&fsid[..])
                 {
                     if let Some(b) = page.get_mut(at..at.saturating_add(ns)) {
-                        let crc = crc32c::crc32c(b.get(32..).unwrap_or_default());
-                        if let Some(f) = b.get_mut(0..4) {
-                            f.copy_from_slice(&crc.to_le_bytes());
-                        }
+                        seal_btrfs_block(b, csum_type);
                     }
                 }
                 at = at.saturating_add(ns);
             }
         }
+    }
+}
+
+/// Write the Btrfs checksum of `block[32..]` (CRC32C, xxHash64, SHA-256 or BLAKE2b-256, as
+/// the superblock's `csum_type` says) into the start of its 32-byte checksum field; blocks of
+/// an unknown type are left as they are.
+fn seal_btrfs_block(block: &mut [u8], csum_type: u16) {
+    let Some(sum) = imgcheck_fs::btrfs_checksum(csum_type, block.get(32..).unwrap_or_default())
+    else {
+        return;
+    };
+    if let Some(f) = block.get_mut(..sum.len().min(32)) {
+        f.copy_from_slice(sum.get(..f.len()).unwrap_or_default());
     }
 }
 
