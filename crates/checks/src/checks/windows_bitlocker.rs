@@ -443,7 +443,11 @@ mod tests {
         let w = win_mut(&mut f);
         w.bitlocker.status_key_present = true;
         w.bitlocker.boot_status = Some(2);
-        let root = f.guest.as_ref().and_then(|g| g.root_volume.clone()).unwrap();
+        let root = f
+            .guest
+            .as_ref()
+            .and_then(|g| g.root_volume.clone())
+            .unwrap();
         for v in &mut f.volumes {
             if v.id == root {
                 v.content = VolumeContent::Unknown;
