@@ -1007,11 +1007,7 @@ impl BlockSource for SparseVhd {
             pos = index.saturating_add(1).saturating_mul(bs).min(end);
         }
         let n = pos.saturating_sub(offset);
-        match kind? {
-            _ if n == 0 => None,
-            true => Some(Extent::Zero(n)),
-            false => Some(Extent::Data(n)),
-        }
+        Extent::of_run(kind, n)
     }
 }
 

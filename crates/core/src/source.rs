@@ -63,6 +63,16 @@ impl Extent {
         self.len() == 0
     }
 
+    /// A run of `n` bytes that read as zeros (`zero`) or are stored; `None` when the kind is
+    /// unknown or the run is empty — the end of a walk over clusters, blocks or grains.
+    pub fn of_run(zero: Option<bool>, n: u64) -> Option<Extent> {
+        match zero? {
+            _ if n == 0 => None,
+            true => Some(Extent::Zero(n)),
+            false => Some(Extent::Data(n)),
+        }
+    }
+
     /// The same kind of run, `n` bytes long.
     pub fn with_len(self, n: u64) -> Extent {
         match self {

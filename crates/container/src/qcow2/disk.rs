@@ -758,11 +758,7 @@ impl BlockSource for Qcow2Disk {
             clusters = clusters.saturating_add(1);
         }
         let n = pos.saturating_sub(offset);
-        match kind? {
-            _ if n == 0 => None,
-            true => Some(Extent::Zero(n)),
-            false => Some(Extent::Data(n)),
-        }
+        Extent::of_run(kind, n)
     }
 }
 

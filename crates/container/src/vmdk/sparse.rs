@@ -827,11 +827,7 @@ impl SparseExtent {
             grains = grains.saturating_add(1);
         }
         let n = pos.saturating_sub(offset);
-        match kind? {
-            _ if n == 0 => None,
-            true => Some(Extent::Zero(n)),
-            false => Some(Extent::Data(n)),
-        }
+        Extent::of_run(kind, n)
     }
 
     /// Fill `buf` from extent offset `offset`. Unallocated grains are filled by `unallocated`
