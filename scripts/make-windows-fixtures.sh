@@ -3,7 +3,30 @@
 #
 # usage: scripts/make-windows-fixtures.sh [OUTDIR]      (default: testdata/windows)
 #
-# Two variants, "good" and "bad", each a 64 MiB GPT disk converted to a compressed qcow2:
+# Seven guests, each a 64 MiB disk converted to a compressed qcow2 (windows-<variant>.qcow2):
+#   good, bad   Windows Server 2022 Datacenter (build 20348), UEFI/GPT (described first, below)
+#   2012r2      Windows Server 2012 R2 Datacenter (NT 6.3, build 9600), BIOS/MBR
+#   2016        Windows Server 2016 Datacenter (build 14393), BIOS/MBR
+#   2019        Windows Server 2019 Datacenter (build 17763), UEFI/GPT with an MSR
+#   10          Windows 10 Pro 22H2 (build 19045), BIOS/MBR
+#   11          Windows 11 Pro 23H2 (build 22631; ProductName "Windows 10 Pro"), UEFI/GPT with an MSR
+# Each newer guest's hives are the 2022 good sources plus readable overlays:
+# src/system-driverdb.reg (SYSTEM\DriverDatabase: virtio-win's viostor, netkvm and vioscsi
+# packages, vioscsi staged only) and src/{system,software,bcd}-<variant>.reg (version values,
+# servicing packages, host name, MountedDevices and BCD devices of the layout; `"name"=-` and
+# `[-key]` delete what does not exist in that release, e.g. CurrentMajorVersionNumber on 2012 R2).
+# Layouts of the newer guests:
+#   bios-mbr  MBR (disk signature = sfdisk label-id), our own MBR boot program in bytes 0..440
+#             (it prints a message and halts: this is not Microsoft's MBR code, which is not ours
+#             to copy), partition 1 active NTFS "System Reserved" (8 MiB at 1 MiB, the 350/500 MiB
+#             partition scaled down): \bootmgr and \Boot\BCD; partition 2 NTFS C: (28 MiB at
+#             9 MiB). BCD loader path \Windows\system32\winload.exe, MBR-form devices.
+#   uefi-gpt  ESP (FAT32, 33 MiB at 1 MiB, as below), MSR (2 MiB at 34 MiB, no filesystem), NTFS C:
+#             (27 MiB at 36 MiB). BCD loader path \Windows\system32\winload.efi.
+# The newer guests have both winload.exe and winload.efi (Windows installs both) and hal.dll
+# (needed before build 19041), and the vioscsi package in the DriverStore besides viostor and netkvm.
+#
+# The 2022 variants, "good" and "bad", each a 64 MiB GPT disk:
 #   partition 1  ESP, FAT32 (33 MiB):  \EFI\Microsoft\Boot\{bootmgfw.efi,BCD}, \EFI\Boot\bootx64.efi
 #                                      (the bad variant: BCD only, no boot manager)
 #   partition 2  NTFS (28 MiB):        \Windows\System32\config\{SYSTEM,SOFTWARE}, \Windows\System32\
@@ -35,11 +58,12 @@
 # structure (bad.blkid-bitlocker.txt, bad.bitlkdump.txt).
 #
 # Writes into OUTDIR:
-#   windows-good.qcow2, windows-bad.qcow2    the disks (qemu-img convert -c, zlib clusters)
+#   windows-<variant>.qcow2                  the disks (qemu-img convert -c, zlib clusters)
 #   <variant>-<hive>.export.reg              `hivexregedit --export` of each hive in the image
 #   <variant>.ntfsls.txt                     `ntfsls -R -l` of the NTFS partition
 #   <variant>.ntfsinfo-netkvm.txt            `ntfsinfo -F` of netkvm.sys (its file attributes)
-#   <variant>.mdir.txt                       `mdir -/` of the ESP
+#   <variant>.mdir.txt                       `mdir -/` of the ESP (uefi-gpt)
+#   <variant>.ntfsls-sysres.txt              `ntfsls -R -l` of the System Reserved partition (bios-mbr)
 #   <variant>.sfdisk.json                    `sfdisk --json` of the disk
 #   bad.blkid-bitlocker.txt                  `blkid -p` of the BitLocker volume
 #   bad.bitlkdump.txt                        `cryptsetup bitlkDump` of the BitLocker volume
@@ -95,6 +119,41 @@ BL_SECTORS=2048         # 1 MiB
 BL_VOLUME_GUID=3f2e1d0c-5b4a-4978-8695-a4b3c2d1e0f9   # FVE metadata: the volume's GUID
 BL_VMK_GUID=9a8b7c6d-5e4f-4031-9221-304f5e6d7c8b      # FVE metadata: the VMK's GUID
 DISK_BYTES=$((64 << 20))
+MSR_TYPE=E3C9E316-0B5C-4DB8-817D-F92DF00215AE
+SYSRES_START=2048       # bios-mbr: System Reserved, 8 MiB
+SYSRES_SECTORS=16384
+
+DISK_GUID_2022=$DISK_GUID ESP_GUID_2022=$ESP_GUID NTFS_GUID_2022=$NTFS_GUID
+NTFS_START_2022=$NTFS_START NTFS_SECTORS_2022=$NTFS_SECTORS NTFS_SERIAL_2022=$NTFS_SERIAL
+
+# Layout and identifiers of a variant (the overlays in src/ name the same ones). The 2022
+# variants keep the values above.
+LAYOUT= VER_OVERLAY=
+variant_params() { # variant
+    LAYOUT=uefi-gpt VER_OVERLAY=yes MSR_START= MSR_SECTORS=
+    DISK_GUID=$DISK_GUID_2022 ESP_GUID=$ESP_GUID_2022 NTFS_GUID=$NTFS_GUID_2022
+    NTFS_START=$NTFS_START_2022 NTFS_SECTORS=$NTFS_SECTORS_2022 NTFS_SERIAL=$NTFS_SERIAL_2022
+    case $1 in
+        good|bad) VER_OVERLAY= ;;
+        2019) DISK_GUID=8B2F6C1D-2019-4A3B-9C8D-0E1F2A3B4C5D ESP_GUID=1E2D3C4B-2019-4F6E-8D7C-6B5A49382716
+              NTFS_GUID=C0FFEE19-2019-4B5A-8C7D-9E0F1A2B3C4D MSR_GUID=5E2019A0-0B1C-4D2E-8F30-415263748596
+              NTFS_SERIAL=2019aa55c0ffee19 ;;
+        11) DISK_GUID=4F11A2B3-C4D5-46E7-8F90-A1B2C3D4E5F6 ESP_GUID=E5F60711-2233-4455-8677-8899AABBCCDD
+            NTFS_GUID=11A0B1C2-D3E4-45F6-8A7B-9C0D1E2F3A4B MSR_GUID=0711B5A0-6C7D-4E8F-9012-A3B4C5D6E7F8
+            NTFS_SERIAL=11aa22bb33cc44dd ;;
+        2012r2) LAYOUT=bios-mbr DISK_SIG=0x3e2c9a17 NTFS_SERIAL=2012a2b3c4d5e6f7 ;;
+        2016) LAYOUT=bios-mbr DISK_SIG=0x5d16e0a4 NTFS_SERIAL=2016d4c3b2a19081 ;;
+        10) LAYOUT=bios-mbr DISK_SIG=0x7a10c0de NTFS_SERIAL=10f0e1d2c3b4a596 ;;
+        *) echo "make-windows-fixtures: unknown variant $1" >&2; exit 1 ;;
+    esac
+    if [ -n "$VER_OVERLAY" ]; then
+        if [ "$LAYOUT" = uefi-gpt ]; then
+            MSR_START=69632 MSR_SECTORS=4096 NTFS_START=73728 NTFS_SECTORS=55296
+        else
+            NTFS_START=18432 NTFS_SECTORS=57344
+        fi
+    fi
+}
 
 # ---- an empty regf v1.5 hive (see scripts/make-hive-fixtures.sh for the layout) ----------------
 cat >"$WORK/empty_hive.py" <<'PY'
@@ -239,14 +298,21 @@ PY
 # ---- the variant's tree ----------------------------------------------------------------------------
 build_tree() { # variant
     local v=$1 t=$WORK/$1
-    local nt=$t/ntfs esp=$t/esp
+    local nt=$t/ntfs esp=$t/esp sr=$t/sysres
     mkdir -p "$nt/Windows/System32/config" "$nt/Windows/System32/drivers" \
         "$nt/Windows/System32/DriverStore/FileRepository/viostor.inf_amd64_5c4e8f2a1b3d6e70" \
         "$nt/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_9d8c7b6a5f4e3d21" \
         "$nt/Windows/Setup/State" "$nt/Windows/WinSxS" "$nt/ProgramData/aliyun/assist" \
         "$esp/EFI/Microsoft/Boot" "$esp/EFI/Boot"
 
-    # Hives: empty hive + good source (+ bad overlay).
+    if [ -n "$VER_OVERLAY" ]; then
+        mkdir -p "$nt/Windows/System32/DriverStore/FileRepository/vioscsi.inf_amd64_3a2b1c0d9e8f7a65"
+    fi
+    if [ "$LAYOUT" = bios-mbr ]; then
+        mkdir -p "$sr/Boot"
+    fi
+
+    # Hives: empty hive + good source (+ bad overlay, or DriverDatabase + version overlays).
     local h
     for h in SYSTEM SOFTWARE BCD; do
         local lower=${h,,} prefix root fname out
@@ -259,10 +325,19 @@ build_tree() { # variant
                  fname='\Device\HarddiskVolume1\EFI\Microsoft\Boot\BCD'
                  out=$esp/EFI/Microsoft/Boot/BCD ;;
         esac
+        if [ "$h" = BCD ] && [ "$LAYOUT" = bios-mbr ]; then
+            fname='\Device\HarddiskVolume1\Boot\BCD' out=$sr/Boot/BCD
+        fi
         python3 "$WORK/empty_hive.py" "$out" "$root" "$fname"
         hivexregedit --merge --prefix "$prefix" "$out" "$SRC/$lower.reg"
         if [ "$v" = bad ]; then
             hivexregedit --merge --prefix "$prefix" "$out" "$SRC/$lower-bad.reg"
+        fi
+        if [ -n "$VER_OVERLAY" ]; then
+            if [ "$h" = SYSTEM ]; then
+                hivexregedit --merge --prefix "$prefix" "$out" "$SRC/system-driverdb.reg"
+            fi
+            hivexregedit --merge --prefix "$prefix" "$out" "$SRC/$lower-$v.reg"
         fi
         hivexregedit --export --prefix "$prefix" "$out" '\' >"$OUT/$v-$lower.export.reg" 2>/dev/null
     done
@@ -272,6 +347,16 @@ build_tree() { # variant
     python3 "$WORK/pe.py" "$nt/Windows/System32/cmd.exe" 3 cmd.exe
     python3 "$WORK/pe.py" "$nt/Windows/System32/svchost.exe" 2 svchost.exe
     python3 "$WORK/pe.py" "$nt/Windows/System32/winload.efi" 10 winload.efi
+    if [ -n "$VER_OVERLAY" ]; then
+        python3 "$WORK/pe.py" "$nt/Windows/System32/winload.exe" 1 winload.exe
+        python3 "$WORK/pe.py" "$nt/Windows/System32/hal.dll" 1 hal.dll
+        printf '; phony vioscsi.inf\r\n[Version]\r\nClass=SCSIAdapter\r\n' \
+            >"$nt/Windows/System32/DriverStore/FileRepository/vioscsi.inf_amd64_3a2b1c0d9e8f7a65/vioscsi.inf"
+    fi
+    if [ "$LAYOUT" = bios-mbr ]; then
+        # bootmgr starts with real-mode code, not a PE header: a tagged stub.
+        { printf 'imgcheck phony bootmgr\r\n'; head -c 488 /dev/zero; } >"$sr/bootmgr"
+    fi
     python3 "$WORK/pe.py" "$nt/ProgramData/aliyun/assist/aliyun_assist_service.exe" 3 aliyun_assist_service.exe
     local d drivers=(viostor netkvm partmgr)
     if [ "$v" = bad ]; then drivers+=(xenpci); fi
@@ -284,7 +369,7 @@ build_tree() { # variant
         >"$nt/Windows/System32/DriverStore/FileRepository/netkvm.inf_amd64_9d8c7b6a5f4e3d21/netkvm.inf"
     # The boot manager (GUESTOS.BootMgr): the bad variant has neither bootmgfw.efi nor the
     # fallback loader, only the BCD store and the empty folders.
-    if [ "$v" = good ]; then
+    if [ "$v" != bad ] && [ "$LAYOUT" = uefi-gpt ]; then
         python3 "$WORK/pe.py" "$esp/EFI/Microsoft/Boot/bootmgfw.efi" 10 bootmgfw.efi
         python3 "$WORK/pe.py" "$esp/EFI/Boot/bootx64.efi" 10 bootx64.efi
     fi
@@ -293,7 +378,7 @@ build_tree() { # variant
     # BOM, as Windows writes it) in the public and the Administrator's desktop; the bad variant
     # has the folders without it.
     mkdir -p "$nt/Users/Public/Desktop" "$nt/Users/Administrator/Desktop"
-    if [ "$v" = good ]; then
+    if [ "$v" != bad ]; then
         local u
         for u in Public Administrator; do
             python3 -c 'import sys; open(sys.argv[1], "wb").write(b"\xff\xfe" + "\r\n[.ShellClassInfo]\r\nLocalizedResourceName=@%SystemRoot%\\system32\\shell32.dll,-21769\r\n".encode("utf-16-le"))' \
@@ -303,7 +388,7 @@ build_tree() { # variant
 
     # The page file: 64 KiB of zeros.
     head -c 65536 /dev/zero >"$nt/pagefile.sys"
-    if [ "$v" = good ]; then
+    if [ "$v" != bad ]; then
         printf '[State]\r\nImageState=IMAGE_STATE_COMPLETE\r\n' >"$nt/Windows/Setup/State/State.ini"
     else
         printf '[State]\r\nImageState=IMAGE_STATE_UNDEPLOYABLE\r\n' >"$nt/Windows/Setup/State/State.ini"
@@ -360,9 +445,52 @@ PY
 }
 
 # ---- filesystems, disk, qcow2 ----------------------------------------------------------------------
+# Write the fixed serial into an NTFS boot sector and its backup (last sector).
+set_ntfs_serial() { # image sectors serial
+    local serial_bytes last
+    serial_bytes=$(python3 -c "print(''.join('\\\\x%02x'%b for b in (0x$3).to_bytes(8,'little')))")
+    printf "$serial_bytes" | dd of="$1" bs=1 seek=$((0x48)) conv=notrunc status=none
+    last=$(( $2 * 512 - 512 ))
+    printf "$serial_bytes" | dd of="$1" bs=1 seek=$((last + 0x48)) conv=notrunc status=none
+}
+
+# Our own MBR boot program for the bios-mbr disks (28 bytes of code, then its message): set up
+# the segments and stack, print the message with INT 10h AH=0Eh, halt. Not Microsoft's MBR code.
+write_mbr_code() { # disk
+    python3 - "$1" <<'PY'
+import sys
+code = bytes([0xFA, 0x31, 0xC0, 0x8E, 0xD8, 0x8E, 0xD0, 0xBC, 0x00, 0x7C, 0xFB,   # cli; ds=ss=0; sp=7c00; sti
+              0xBE, 0x1C, 0x7C,                                                # mov si, 7c1c (message)
+              0xAC, 0x84, 0xC0, 0x74, 0x06, 0xB4, 0x0E, 0xCD, 0x10, 0xEB, 0xF5,  # print loop
+              0xF4, 0xEB, 0xFD])                                               # hlt; jmp hlt
+code += b'imgcheck phony MBR: a test fixture, not bootable\0'
+assert len(code) <= 440
+with open(sys.argv[1], 'r+b') as f:
+    f.write(code)
+PY
+}
+
+# NTFS: hidden sectors = partition start, zero time, fixed serial; TREE written by wimapply.
+make_ntfs() { # image sectors start label tree serial
+    truncate -s $(($2 * 512)) "$1"
+    "${FAKE[@]}" mkntfs -F -f -q -T -L "$4" -p "$3" -H 255 -S 63 "$1" 2>/dev/null
+    # wimlib's default capture configuration excludes \pagefile.sys and \hiberfil.sys: use an
+    # empty exclusion list instead.
+    printf '[ExclusionList]\n' >"$WORK/wimconfig.txt"
+    rm -f "$WORK/t.wim"
+    wimcapture "$5" "$WORK/t.wim" --compress=none --no-acls --config="$WORK/wimconfig.txt" >/dev/null
+    "${FAKE[@]}" wimapply "$WORK/t.wim" 1 "$1" >/dev/null
+    set_ntfs_serial "$1" "$2" "$6"
+}
+
 build_disk() { # variant
     local v=$1 t=$WORK/$1
+    variant_params "$v"
     build_tree "$v"
+    if [ "$LAYOUT" = bios-mbr ]; then
+        build_disk_mbr "$v"
+        return
+    fi
 
     # ESP: FAT32, fixed serial and label.
     rm -f "$t/esp.img"
@@ -378,11 +506,7 @@ build_disk() { # variant
     printf '[ExclusionList]\n' >"$WORK/wimconfig.txt"
     wimcapture "$t/ntfs" "$t/t.wim" --compress=none --no-acls --config="$WORK/wimconfig.txt" >/dev/null
     "${FAKE[@]}" wimapply "$t/t.wim" 1 "$t/ntfs.img" >/dev/null
-    local serial_bytes last
-    serial_bytes=$(python3 -c "print(''.join('\\\\x%02x'%b for b in (0x$NTFS_SERIAL).to_bytes(8,'little')))")
-    printf "$serial_bytes" | dd of="$t/ntfs.img" bs=1 seek=$((0x48)) conv=notrunc status=none
-    last=$(( NTFS_SECTORS * 512 - 512 ))
-    printf "$serial_bytes" | dd of="$t/ntfs.img" bs=1 seek=$((last + 0x48)) conv=notrunc status=none
+    set_ntfs_serial "$t/ntfs.img" "$NTFS_SECTORS" "$NTFS_SERIAL"
     if [ "$v" = bad ]; then
         set_ntfs_readonly "$t/ntfs.img" netkvm.sys
     fi
@@ -399,16 +523,20 @@ build_disk() { # variant
         (cd "$t" && cryptsetup bitlkDump bitlocker.img) >"$OUT/$v.bitlkdump.txt"
         bl_line="start=$BL_START, size=$BL_SECTORS, type=$BASIC_DATA_TYPE, uuid=$BL_GUID, name=\"Basic data partition\""
     fi
+    local parts="start=$ESP_START, size=$ESP_SECTORS, type=$ESP_TYPE, uuid=$ESP_GUID, name=\"EFI system partition\""
+    if [ -n "$MSR_START" ]; then
+        parts+=$'\n'"start=$MSR_START, size=$MSR_SECTORS, type=$MSR_TYPE, uuid=$MSR_GUID, name=\"Microsoft reserved partition\""
+    fi
+    parts+=$'\n'"start=$NTFS_START, size=$NTFS_SECTORS, type=$BASIC_DATA_TYPE, uuid=$NTFS_GUID, name=\"Basic data partition\""
 
-    # GPT disk.
+    # GPT disk (an MSR for the newer variants; the BitLocker line is empty but for bad).
     rm -f "$t/disk.raw"
     truncate -s "$DISK_BYTES" "$t/disk.raw"
     sfdisk -q "$t/disk.raw" <<EOF
 label: gpt
 label-id: $DISK_GUID
 first-lba: 2048
-start=$ESP_START, size=$ESP_SECTORS, type=$ESP_TYPE, uuid=$ESP_GUID, name="EFI system partition"
-start=$NTFS_START, size=$NTFS_SECTORS, type=$BASIC_DATA_TYPE, uuid=$NTFS_GUID, name="Basic data partition"
+$parts
 $bl_line
 EOF
     (cd "$t" && sfdisk --json disk.raw) >"$OUT/$v.sfdisk.json"
@@ -422,8 +550,36 @@ EOF
     qemu-img convert -f raw -O qcow2 -c "$t/disk.raw" "$OUT/windows-$v.qcow2"
 }
 
-build_disk good
-build_disk bad
+# BIOS/MBR: System Reserved (active: \bootmgr and \Boot\BCD) + C:.
+build_disk_mbr() { # variant
+    local v=$1 t=$WORK/$1
+    make_ntfs "$t/sysres.img" "$SYSRES_SECTORS" "$SYSRES_START" "System Reserved" "$t/sysres" \
+        "5e5e${NTFS_SERIAL:4}"
+    ntfsls -R -l "$t/sysres.img" >"$OUT/$v.ntfsls-sysres.txt" 2>&1
+    make_ntfs "$t/ntfs.img" "$NTFS_SECTORS" "$NTFS_START" Windows "$t/ntfs" "$NTFS_SERIAL"
+    ntfsls -R -l "$t/ntfs.img" >"$OUT/$v.ntfsls.txt" 2>&1
+    ntfsinfo -F /Windows/System32/drivers/netkvm.sys "$t/ntfs.img" 2>&1 |
+        grep -E 'File attributes|FILE_ATTR' | sort -u >"$OUT/$v.ntfsinfo-netkvm.txt" || true
+
+    rm -f "$t/disk.raw"
+    truncate -s "$DISK_BYTES" "$t/disk.raw"
+    sfdisk -q "$t/disk.raw" <<EOF
+label: dos
+label-id: $DISK_SIG
+start=$SYSRES_START, size=$SYSRES_SECTORS, type=7, bootable
+start=$NTFS_START, size=$NTFS_SECTORS, type=7
+EOF
+    write_mbr_code "$t/disk.raw"
+    (cd "$t" && sfdisk --json disk.raw) >"$OUT/$v.sfdisk.json"
+    dd if="$t/sysres.img" of="$t/disk.raw" bs=512 seek="$SYSRES_START" conv=notrunc,sparse status=none
+    dd if="$t/ntfs.img" of="$t/disk.raw" bs=512 seek="$NTFS_START" conv=notrunc,sparse status=none
+    rm -f "$OUT/windows-$v.qcow2"
+    qemu-img convert -f raw -O qcow2 -c "$t/disk.raw" "$OUT/windows-$v.qcow2"
+}
+
+for variant in good bad 2012r2 2016 2019 10 11; do
+    build_disk "$variant"
+done
 
 # ---- manifest: what imgcheck must report ----------------------------------------------------------
 python3 - "$OUT/manifest.json" <<'PY'
@@ -479,8 +635,74 @@ bad = dict(common, **{
     "desktop_ini": {"/Users/Administrator/Desktop": False, "/Users/Public/Desktop": False},
 })
 bad["programs"] = sorted(common["programs"] + ["VMware Tools"], key=str.lower)
+# ---- the newer guests (one good variant per release) ----
+drivers = {
+    "netkvm": ["netkvm.inf_amd64_9d8c7b6a5f4e3d21", "oem4.inf",
+               ["PCI\\VEN_1AF4&DEV_1000", "PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00",
+                "PCI\\VEN_1AF4&DEV_1041", "PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01"]],
+    "vioscsi": ["vioscsi.inf_amd64_3a2b1c0d9e8f7a65", "oem5.inf",
+                ["PCI\\VEN_1AF4&DEV_1004", "PCI\\VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00",
+                 "PCI\\VEN_1AF4&DEV_1048", "PCI\\VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01"]],
+    "viostor": ["viostor.inf_amd64_5c4e8f2a1b3d6e70", "oem3.inf",
+                ["PCI\\VEN_1AF4&DEV_1001", "PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00",
+                 "PCI\\VEN_1AF4&DEV_1042", "PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01"]],
+}
+driver_database = {
+    name: {"package": pkg, "published_inf": inf, "device_ids": ids, "provider": "Red Hat, Inc.",
+           "version": "100.94.104.24000", "date": "2023-08-10"}
+    for name, (pkg, inf, ids) in drivers.items()
+}
+def mbr(sig):
+    return {"layout": "bios-mbr", "os_partition": 2, "system_partition": 1,
+            "drive_letters": {"C:": f"mbr disk {sig} offset 9437184"},
+            "boot_files": ["/bootmgr", "/Boot/BCD"],
+            "bcd": {"store": "/Boot/BCD", "volume": "1", "path": "\\Windows\\system32\\winload.exe",
+                    "device": f"mbr disk {sig} offset 9437184",
+                    "bootmgr_device": f"mbr disk {sig} offset 1048576"}}
+def gpt(disk, esp, os_part):
+    dev = f"gpt partition {os_part} on disk {disk}"
+    return {"layout": "uefi-gpt", "os_partition": 3, "system_partition": 1,
+            "drive_letters": {"C:": f"gpt partition {os_part}"},
+            "boot_files": ["/EFI/Microsoft/Boot/BCD", "/EFI/Microsoft/Boot/bootmgfw.efi",
+                           "/EFI/Boot/bootx64.efi"],
+            "bcd": {"store": "/EFI/Microsoft/Boot/BCD", "volume": "1",
+                    "path": "\\Windows\\system32\\winload.efi", "device": dev,
+                    "bootmgr_device": f"gpt partition {esp} on disk {disk}"}}
+newer = {
+    "2012r2": dict(mbr("3e2c9a17"), product_name="Windows Server 2012 R2 Datacenter",
+                   edition_id="ServerDatacenter", installation_type="Server", major_version=6,
+                   minor_version=3, build="9600", ubr=None, display_version=None,
+                   release="Windows Server 2012 R2", hostname="IMGCHECK-2012R2",
+                   bcd_description="Windows Server 2012 R2",
+                   hotfixes_installed=["KB2919355", "KB5034171"]),
+    "2016": dict(mbr("5d16e0a4"), product_name="Windows Server 2016 Datacenter",
+                 edition_id="ServerDatacenter", installation_type="Server", major_version=10,
+                 minor_version=0, build="14393", ubr=6614, display_version="1607",
+                 release="Windows Server 2016", hostname="IMGCHECK-2016",
+                 bcd_description="Windows Server", hotfixes_installed=["KB5034119"]),
+    "2019": dict(gpt("8b2f6c1d-2019-4a3b-9c8d-0e1f2a3b4c5d", "1e2d3c4b-2019-4f6e-8d7c-6b5a49382716",
+                     "c0ffee19-2019-4b5a-8c7d-9e0f1a2b3c4d"),
+                 product_name="Windows Server 2019 Datacenter", edition_id="ServerDatacenter",
+                 installation_type="Server", major_version=10, minor_version=0, build="17763",
+                 ubr=5329, display_version="1809", release="Windows Server 2019",
+                 hostname="IMGCHECK-2019", bcd_description="Windows Server",
+                 hotfixes_installed=["KB5034127"]),
+    "10": dict(mbr("7a10c0de"), product_name="Windows 10 Pro", edition_id="Professional",
+               installation_type="Client", major_version=10, minor_version=0, build="19045",
+               ubr=3930, display_version="22H2", release="Windows 10", hostname="IMGCHECK-W10",
+               bcd_description="Windows 10", hotfixes_installed=["KB5034122"]),
+    "11": dict(gpt("4f11a2b3-c4d5-46e7-8f90-a1b2c3d4e5f6", "e5f60711-2233-4455-8677-8899aabbccdd",
+                   "11a0b1c2-d3e4-45f6-8a7b-9c0d1e2f3a4b"),
+               product_name="Windows 10 Pro", edition_id="Professional",
+               installation_type="Client", major_version=10, minor_version=0, build="22631",
+               ubr=3007, display_version="23H2", release="Windows 11", hostname="IMGCHECK-W11",
+               bcd_description="Windows 11", hotfixes_installed=["KB5034123"]),
+}
+for v in newer.values():
+    v.update(arch="amd64", driver_database=driver_database,
+             driver_store=sorted(d[0] for d in drivers.values()))
 with open(sys.argv[1], 'w') as f:
-    json.dump({"good": good, "bad": bad}, f, indent=1, sort_keys=True)
+    json.dump(dict({"good": good, "bad": bad}, **newer), f, indent=1, sort_keys=True)
     f.write('\n')
 PY
 

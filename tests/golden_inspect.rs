@@ -16,6 +16,12 @@ const GUESTS: &[(&str, &str)] = &[
     ("sample", "testdata/sample/sample.qcow2"),
     ("windows-good", "testdata/windows/windows-good.qcow2"),
     ("windows-bad", "testdata/windows/windows-bad.qcow2"),
+    // Other Windows releases and layouts (scripts/make-windows-fixtures.sh).
+    ("windows-2012r2", "testdata/windows/windows-2012r2.qcow2"),
+    ("windows-2016", "testdata/windows/windows-2016.qcow2"),
+    ("windows-2019", "testdata/windows/windows-2019.qcow2"),
+    ("windows-10", "testdata/windows/windows-10.qcow2"),
+    ("windows-11", "testdata/windows/windows-11.qcow2"),
     ("rhel9", "testdata/rhel-guest/rhel9.qcow2"),
 ];
 

@@ -1,8 +1,10 @@
-//! Golden check reports of the two phony Windows guests: `imgcheck check --format json` of
-//! `testdata/windows/windows-{good,bad}.qcow2` equals `testdata/golden/windows-{good,bad}.json`,
+//! Golden check reports of the phony Windows guests: `imgcheck check --format json` of
+//! `testdata/windows/windows-<variant>.qcow2` equals `testdata/golden/windows-<variant>.json`,
 //! every defect planted in the bad guest (testdata/windows/README.md) is reported by its
-//! `windows.*` check with the expected severity, and the good guest has no strongly recommended
-//! finding. Run with `IMGCHECK_BLESS=1` to rewrite the goldens after an intended change (and
+//! `windows.*` check with the expected severity, and the good guests (Server 2022 good, 2012 R2,
+//! 2016, 2019, Windows 10 and 11) have no strongly recommended finding under the default target
+//! (Alibaba Cloud); the client editions get exactly the catalogue's recommended
+//! `windows.os-version` finding. Run with `IMGCHECK_BLESS=1` to rewrite the goldens after an intended change (and
 //! review the diff).
 #![allow(
     clippy::unwrap_used,
@@ -315,6 +317,155 @@ fn windows_bad_report() {
         sr,
         r"\Windows\system32\winload.exe does not exist",
     );
+}
+
+/// (variant, release, layout, kernel-version detail, client edition)
+const NEWER: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "2012r2",
+        "Windows Server 2012 R2",
+        "bios-mbr",
+        "build 9600",
+        false,
+    ),
+    (
+        "2016",
+        "Windows Server 2016",
+        "bios-mbr",
+        "build 14393.6614 (1607)",
+        false,
+    ),
+    (
+        "2019",
+        "Windows Server 2019",
+        "uefi-gpt",
+        "build 17763.5329 (1809)",
+        false,
+    ),
+    (
+        "10",
+        "Windows 10",
+        "bios-mbr",
+        "build 19045.3930 (22H2)",
+        true,
+    ),
+    (
+        "11",
+        "Windows 11",
+        "uefi-gpt",
+        "build 22631.3007 (23H2)",
+        true,
+    ),
+];
+
+/// The other releases: right version, build and layout facts, every Windows check that the 2022
+/// good guest passes passes, no strongly recommended finding; Windows 10/11 get the catalogue's
+/// recommended client-edition finding (checks.md §0.5) and nothing else from `windows.os-version`.
+#[test]
+fn newer_windows_reports() {
+    for &(variant, release, layout, build, client) in NEWER {
+        let name = format!("windows-{variant}");
+        let v = report(&name, &format!("testdata/windows/{name}.qcow2"));
+        assert!(
+            v["strongly_recommended"].as_array().unwrap().is_empty(),
+            "{name}: {:#}",
+            v["strongly_recommended"]
+        );
+        for id in [
+            "windows.platform",
+            "windows.architecture",
+            "windows.kernel-version",
+            "windows.virtio",
+            "windows.bcd",
+            "windows.registry",
+            "windows.hotfix",
+            "windows.disk",
+            "windows.sysprep",
+            "windows.update",
+            "windows.xen",
+            "windows.cloud-assistant",
+            "windows.bootmgr",
+            "windows.os-loader",
+            "windows.rdp",
+            "windows.hibernation",
+            "windows.hypervisor-tools",
+            "windows.virtio-read-only",
+            "windows.dhcp",
+            "windows.core-services",
+            "windows.pagefile",
+            "windows.driver-install",
+            "windows.desktop-config",
+            "windows.san-policy",
+            "windows.drive-letters",
+            "windows.serial-console",
+            "windows.bitlocker",
+            "disk.encrypted-volume",
+        ] {
+            assert_eq!(result(&v, id)["status"], "no_risk", "{name}: {id}");
+        }
+        assert_eq!(
+            result(&v, "windows.kernel-version")["detail"],
+            build,
+            "{name}"
+        );
+        let virtio = result(&v, "windows.virtio")["detail"].as_str().unwrap();
+        assert_eq!(
+            virtio,
+            "viostor Start=0 (4 DriverDatabase device ids), netkvm Start=3 (manual), vioscsi \
+             staged (DriverDatabase, no service)",
+            "{name}"
+        );
+        let bootmgr = result(&v, "windows.bootmgr")["detail"].as_str().unwrap();
+        let bcd = result(&v, "windows.bcd")["detail"].as_str().unwrap();
+        if layout == "bios-mbr" {
+            assert_eq!(bootmgr, "bios: /bootmgr on volume 1", "{name}");
+            assert!(
+                bcd.contains(r"\Windows\system32\winload.exe"),
+                "{name}: {bcd}"
+            );
+            assert_eq!(
+                result(&v, "boot.bios-boot-code")["status"],
+                "no_risk",
+                "{name}"
+            );
+            assert_eq!(
+                result(&v, "boot.bios-boot-code")["detail"],
+                "MBR boot code; active partition 1 (ntfs) holds bootmgr",
+                "{name}"
+            );
+        } else {
+            assert_eq!(
+                bootmgr, "uefi: /EFI/Microsoft/Boot/bootmgfw.efi on volume 1",
+                "{name}"
+            );
+            assert!(
+                bcd.contains(r"\Windows\system32\winload.efi"),
+                "{name}: {bcd}"
+            );
+        }
+        let os = result(&v, "windows.os-version");
+        if client {
+            assert_eq!(os["status"], "recommended", "{name}");
+            let findings = os["findings"].as_array().unwrap();
+            assert_eq!(findings.len(), 1, "{name}: {os:#}");
+            // Windows 11 says "Windows 10 Pro" in ProductName; the release names it.
+            let who = if release == "Windows 11" {
+                "Windows 10 Pro (Windows 11)"
+            } else {
+                "Windows 10 Pro"
+            };
+            assert_finding(
+                &v,
+                "windows.os-version",
+                "recommended",
+                &format!("{who} is a client edition"),
+            );
+        } else {
+            assert_eq!(os["status"], "no_risk", "{name}");
+            let d = os["detail"].as_str().unwrap();
+            assert!(d.contains(&format!("({release}), amd64")), "{name}: {d}");
+        }
+    }
 }
 
 /// `imgcheck checks --json` lists every Alibaba image-check item (checks.md §0.2: 18 Linux and

@@ -121,6 +121,41 @@ fn print_text(a: &Analysis) {
                     w.arch.as_deref().unwrap_or("unknown"),
                     escape_text(w.hostname.as_deref().unwrap_or("-"))
                 );
+                if let Some(r) = &w.release {
+                    outln!("  release: {}", escape_text(r));
+                }
+                let db = &w.driver_database;
+                if db.present {
+                    outln!(
+                        "  driver database: {} package(s), {} device id(s) of interest",
+                        db.packages.len(),
+                        db.device_ids.len()
+                    );
+                }
+                for p in &db.packages {
+                    let devices = db
+                        .device_ids
+                        .iter()
+                        .filter(|d| {
+                            imgcheck_inspect::windows::driverdb::packages_for_device(db, d)
+                                .iter()
+                                .any(|x| x.eq_ignore_ascii_case(&p.name))
+                        })
+                        .count();
+                    outln!(
+                        "    {} ({}, {} {}, service {}): {devices} device id(s){}",
+                        escape_text(&p.name),
+                        escape_text(p.published_inf.as_deref().unwrap_or("-")),
+                        escape_text(p.provider.as_deref().unwrap_or("-")),
+                        escape_text(p.version.as_deref().unwrap_or("?")),
+                        escape_text(&p.services.join(",")),
+                        if p.file_repository {
+                            ""
+                        } else {
+                            ", FileRepository directory missing"
+                        }
+                    );
+                }
                 for p in &w.problems {
                     outln!("  problem: {}", escape_text(p));
                 }

@@ -270,6 +270,7 @@ pub fn win_driver(name: &str, family: &str, start: u32) -> imgcheck_inspect::win
         sys_file_present: true,
         sys_file_read_only: Some(false),
         driver_store: vec![format!("{name}.inf_amd64_0123456789abcdef")],
+        ..Default::default()
     }
 }
 

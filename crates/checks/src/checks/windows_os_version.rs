@@ -78,7 +78,12 @@ impl Check for OsVersion {
             ));
         };
         let server = is_server(w);
-        let fam = family(major, minor, server);
+        // The release inspection derived (e.g. "Windows 11", whose ProductName says Windows 10),
+        // else the NT version's family.
+        let fam = w
+            .release
+            .as_deref()
+            .unwrap_or_else(|| family(major, minor, server));
         let product = w.product_name.as_deref().unwrap_or(fam);
         let arch = w.arch.as_deref().unwrap_or("unknown architecture");
         let evidence = format!(
@@ -119,9 +124,15 @@ impl Check for OsVersion {
             .with_evidence(evidence)]);
         }
         if !server {
+            // "Windows 10 Pro (Windows 11)": Windows 11 keeps the Windows 10 product name.
+            let who = if product.starts_with(fam) {
+                product.to_string()
+            } else {
+                format!("{product} ({fam})")
+            };
             return Verdict::Findings(vec![Finding::recommended(
                 format!(
-                    "{product} is a client edition: {}'s import notes list Windows 7/8/8.1/10 \
+                    "{who} is a client edition: {}'s import notes list Windows 7/8/8.1/10/11 \
                      client editions as not importable",
                     profile.display_name
                 ),
@@ -189,6 +200,25 @@ mod tests {
         assert_pass(&OsVersion.run(&f, &TargetProfile::aws()));
         let f = with(6, 1, "Windows Server 2008 R2 Datacenter", "Server", "amd64");
         assert_pass(&OsVersion.run(&f, &TargetProfile::alibaba()));
+    }
+
+    /// Windows 11 says "Windows 10 Pro" in ProductName: the derived release names it.
+    #[test]
+    fn windows_11_is_named_by_its_release() {
+        let mut f = with(10, 0, "Windows 10 Pro", "Client", "amd64");
+        win_mut(&mut f).release = Some("Windows 11".into());
+        let x = findings(
+            &OsVersion.run(&f, &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(
+            x[0].message
+                .starts_with("Windows 10 Pro (Windows 11) is a client edition"),
+            "{}",
+            x[0].message
+        );
+        let d = assert_pass(&OsVersion.run(&f, &TargetProfile::aws())).unwrap();
+        assert_eq!(d, "Windows 10 Pro: NT 10.0 (Windows 11), amd64");
     }
 
     #[test]

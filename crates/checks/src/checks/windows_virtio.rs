@@ -5,6 +5,10 @@
 //! the storage service must be boot-start, `Start=0`, with its `.sys` in `System32\drivers`;
 //! NT 6.0/6.1 also need `Control\CriticalDeviceDatabase` entries for the virtio PCI ids; NT ≥ 6.2
 //! binds devices through the driver store). Applies when the profile's instances use virtio.
+//! `SYSTEM\DriverDatabase` (NT ≥ 6.2) is further evidence: a storage driver that no virtio PCI id
+//! of `DeviceIds` resolves to is not bound to the boot disk (virt-v2v adds those entries for
+//! Windows 8 and later), a staged netkvm package is installed by Plug and Play when the NIC
+//! appears, and a package whose `FileRepository` directory is gone cannot be installed.
 //! Our own code.
 
 use super::windows_platform::{ccs, need_hive, start_name, windows};
@@ -30,6 +34,7 @@ static META: CheckMeta = CheckMeta {
         r"\Windows\System32\drivers\{viostor,vioscsi,netkvm}.sys",
         r"\Windows\System32\DriverStore\FileRepository\<name>.inf_*",
         r"SYSTEM\ControlSet00n\Control\CriticalDeviceDatabase (NT 6.0/6.1)",
+        r"SYSTEM\DriverDatabase\{DeviceIds\PCI\VEN_1AF4&*,DriverInfFiles,DriverPackages} (NT ≥ 6.2)",
     ],
     remedy: "Install the virtio-win drivers (viostor or vioscsi, and netkvm) in the running \
 guest before exporting, and make the storage driver boot-start (Start=0); for Windows Server \
@@ -42,9 +47,12 @@ guest before exporting, and make the storage driver boot-start (Start=0); for Wi
     description: "When the target's instances use virtio devices: a strongly recommended fix \
 when no virtio storage driver (viostor, vioscsi) is installed as a boot-start service with its \
 .sys file, when on NT 6.0/6.1 no CriticalDeviceDatabase entry maps a virtio PCI id to it, or when \
-netkvm is missing (no network); a recommended fix when an installed driver has no driver store \
-package. Not applicable for targets without virtio; not evaluated when the SYSTEM hive is \
-unreadable.",
+netkvm is missing (no network), or when SYSTEM\\DriverDatabase exists (NT ≥ 6.2) but none of its \
+virtio PCI ids resolves to a package of a usable storage driver (the boot disk is not bound); a \
+recommended fix when an installed driver has no driver store package, when netkvm is not a \
+service but its package is staged in DriverDatabase for the virtio NIC (Plug and Play installs \
+it at first boot), or when a DriverDatabase package's FileRepository directory is missing. Not \
+applicable for targets without virtio; not evaluated when the SYSTEM hive is unreadable.",
 };
 
 /// The check.
@@ -104,14 +112,24 @@ impl Check for Virtio {
             .filter(|d| driver_problems(w, d, true).is_empty())
             .collect();
         if installed.is_empty() {
-            out.push(Finding::strongly(
+            let mut f = Finding::strongly(
                 format!(
                     r"no virtio storage driver: neither {0}\Services\viostor nor {0}\Services\vioscsi exists; the system disk is not found at boot (STOP 0x7B)",
                     ccs(w)
                 ),
                 "Install the virtio-win storage driver (viostor for virtio-blk, vioscsi for \
                  virtio-scsi) in the running guest before exporting.",
-            ));
+            );
+            for d in STORAGE.iter().filter_map(|n| w.drivers.get(*n)) {
+                if !d.driver_packages.is_empty() {
+                    f = f.with_evidence(format!(
+                        r"{} is staged in SYSTEM\DriverDatabase\DriverPackages ({}) but not installed as a service: Plug and Play installs staged drivers after the boot disk is needed",
+                        d.name,
+                        d.driver_packages.join(", ")
+                    ));
+                }
+            }
+            out.push(f);
         } else if usable.is_empty() {
             let mut f = Finding::strongly(
                 "no virtio storage driver is usable at boot (STOP 0x7B INACCESSIBLE_BOOT_DEVICE)",
@@ -125,7 +143,58 @@ impl Check for Virtio {
             }
             out.push(f);
         } else {
-            ok.extend(usable.iter().map(|d| format!("{} Start=0", d.name)));
+            ok.extend(usable.iter().map(|d| {
+                if d.device_ids.is_empty() {
+                    format!("{} Start=0", d.name)
+                } else {
+                    format!(
+                        "{} Start=0 ({} DriverDatabase device ids)",
+                        d.name,
+                        d.device_ids.len()
+                    )
+                }
+            }));
+        }
+        let db = &w.driver_database;
+        let nt62 = match (w.major_version, w.minor_version) {
+            (Some(major), Some(minor)) => major > 6 || (major == 6 && minor >= 2),
+            _ => false,
+        };
+        if nt62
+            && db.present
+            && !usable.is_empty()
+            && usable.iter().all(|d| d.device_ids.is_empty())
+        {
+            let mut f = Finding::strongly(
+                format!(
+                    r"SYSTEM\DriverDatabase\DeviceIds has no virtio PCI id (PCI\VEN_1AF4&DEV_1001/1042 or DEV_1004/1048) resolving to a package of {}: Windows {}.{} does not bind the boot disk to it (STOP 0x7B)",
+                    usable
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    w.major_version.unwrap_or(6),
+                    w.minor_version.unwrap_or(2)
+                ),
+                "Install the storage driver from its .inf in the running guest (pnputil \
+                 /add-driver viostor.inf /install, or the virtio-win installer), which adds the \
+                 DriverDatabase entries; virt-v2v adds them offline.",
+            );
+            for d in &usable {
+                f = f.with_evidence(if d.driver_packages.is_empty() {
+                    format!(
+                        r"{}: no package in SYSTEM\DriverDatabase\DriverPackages",
+                        d.name
+                    )
+                } else {
+                    format!(
+                        r"{}: DriverDatabase package {} is named by no virtio device id",
+                        d.name,
+                        d.driver_packages.join(", ")
+                    )
+                });
+            }
+            out.push(f);
         }
         let nt6x_old = matches!((w.major_version, w.minor_version), (Some(6), Some(0 | 1)));
         if nt6x_old && !usable.is_empty() {
@@ -148,14 +217,35 @@ impl Check for Virtio {
                 ));
             }
         }
+        let staged_net = w
+            .drivers
+            .get(NET)
+            .filter(|d| !d.service_present && !d.device_ids.is_empty());
         match w.drivers.get(NET).filter(|d| d.service_present) {
-            None => out.push(Finding::strongly(
-                format!(
-                    r"no virtio network driver: {}\Services\netkvm does not exist; the instance has no network",
-                    ccs(w)
+            None => match staged_net {
+                Some(d) => out.push(
+                    Finding::recommended(
+                        format!(
+                            r"netkvm is not installed ({}\Services\netkvm does not exist) but its package is staged in SYSTEM\DriverDatabase for the virtio NIC: Plug and Play installs it when the device first appears, so the network comes up only after that",
+                            ccs(w)
+                        ),
+                        "Install the staged driver before exporting (pnputil /add-driver \
+                         netkvm.inf /install) so that the network works from the first boot.",
+                    )
+                    .with_evidence(format!(
+                        "DriverDatabase packages: {}",
+                        d.driver_packages.join(", ")
+                    ))
+                    .with_evidence(format!("device ids: {}", d.device_ids.join(", "))),
                 ),
-                "Install the virtio-win network driver (netkvm) before exporting.",
-            )),
+                None => out.push(Finding::strongly(
+                    format!(
+                        r"no virtio network driver: {}\Services\netkvm does not exist; the instance has no network",
+                        ccs(w)
+                    ),
+                    "Install the virtio-win network driver (netkvm) before exporting.",
+                )),
+            },
             Some(d) => {
                 let p = driver_problems(w, d, false);
                 if p.is_empty() {
@@ -189,6 +279,35 @@ impl Check for Virtio {
                 ));
             }
         }
+        // Staged only: a virtio storage package without a service (informational).
+        for d in STORAGE.iter().filter_map(|n| w.drivers.get(*n)) {
+            if !d.service_present && !d.driver_packages.is_empty() && !usable.is_empty() {
+                ok.push(format!("{} staged (DriverDatabase, no service)", d.name));
+            }
+        }
+        // DriverDatabase packages of virtio drivers whose FileRepository directory is gone.
+        for p in db.packages.iter().filter(|p| {
+            !p.file_repository
+                && STORAGE
+                    .iter()
+                    .chain(std::iter::once(&NET))
+                    .any(|n| imgcheck_inspect::windows::driverdb::package_is_driver(p, n))
+        }) {
+            out.push(
+                Finding::recommended(
+                    format!(
+                        r"SYSTEM\DriverDatabase\DriverPackages\{0} exists but \Windows\System32\DriverStore\FileRepository\{0} is missing: Plug and Play cannot install the package",
+                        p.name
+                    ),
+                    "Reinstall the driver from virtio-win (pnputil /add-driver) so that the \
+                     driver store and its database agree.",
+                )
+                .with_evidence(format!(
+                    "published as {}",
+                    p.published_inf.as_deref().unwrap_or("(no published INF)")
+                )),
+            );
+        }
         Verdict::from_findings(out, Some(ok.join(", ")))
     }
 }
@@ -198,7 +317,9 @@ mod tests {
     use super::*;
     use crate::testutil::*;
     use crate::verdict::Severity::*;
-    use imgcheck_inspect::windows::CriticalDevice;
+    use imgcheck_inspect::windows::{
+        CriticalDevice, DriverDatabaseFacts, DriverDbDeviceId, DriverDbPackage, WinDriver,
+    };
 
     #[test]
     fn good_passes() {
@@ -264,6 +385,142 @@ mod tests {
             class_guid: None,
         });
         assert_pass(&Virtio.run(&f, &TargetProfile::alibaba()));
+    }
+
+    /// `good_windows` with a DriverDatabase as the newer phony guests have it: viostor and
+    /// netkvm installed and mapped, vioscsi staged only.
+    fn with_driver_database(f: &mut Facts) {
+        let w = win_mut(f);
+        w.drivers.remove("vioscsi");
+        w.driver_database = DriverDatabaseFacts {
+            present: true,
+            ..DriverDatabaseFacts::default()
+        };
+        for (name, id, published) in [
+            ("viostor", r"PCI\VEN_1AF4&DEV_1001", "oem3.inf"),
+            ("netkvm", r"PCI\VEN_1AF4&DEV_1000", "oem4.inf"),
+            ("vioscsi", r"PCI\VEN_1AF4&DEV_1004", "oem5.inf"),
+        ] {
+            let pkg = format!("{name}.inf_amd64_0123456789abcdef");
+            w.driver_database.device_ids.push(DriverDbDeviceId {
+                id: id.into(),
+                infs: vec![published.into()],
+            });
+            w.driver_database.packages.push(DriverDbPackage {
+                name: pkg.clone(),
+                published_inf: Some(published.into()),
+                services: vec![name.into()],
+                file_repository: true,
+                ..DriverDbPackage::default()
+            });
+            let d = w
+                .drivers
+                .entry(name.to_string())
+                .or_insert_with(|| WinDriver {
+                    name: name.into(),
+                    ..WinDriver::default()
+                });
+            d.driver_packages = vec![pkg];
+            d.device_ids = vec![id.into()];
+        }
+    }
+
+    #[test]
+    fn driver_database_good() {
+        let mut f = good_windows();
+        with_driver_database(&mut f);
+        let d = assert_pass(&Virtio.run(&f, &TargetProfile::alibaba())).unwrap();
+        assert_eq!(
+            d,
+            "viostor Start=0 (1 DriverDatabase device ids), netkvm Start=3 (manual), vioscsi \
+             staged (DriverDatabase, no service)"
+        );
+    }
+
+    #[test]
+    fn driver_database_without_virtio_id_for_storage() {
+        let mut f = good_windows();
+        with_driver_database(&mut f);
+        win_mut(&mut f)
+            .drivers
+            .get_mut("viostor")
+            .unwrap()
+            .device_ids
+            .clear();
+        let x = findings(
+            &Virtio.run(&f, &TargetProfile::alibaba()),
+            &[StronglyRecommended],
+        );
+        assert!(x[0]
+            .message
+            .contains(r"SYSTEM\DriverDatabase\DeviceIds has no virtio PCI id"));
+        assert!(x[0].evidence[0].contains("viostor.inf_amd64_0123456789abcdef is named by no"));
+        // Before Windows 8 the DriverDatabase is not consulted.
+        let w = win_mut(&mut f);
+        w.major_version = Some(6);
+        w.minor_version = Some(1);
+        w.critical_devices.push(CriticalDevice {
+            id: "pci#ven_1af4&dev_1001&subsys_00021af4&rev_00".into(),
+            service: Some("viostor".into()),
+            class_guid: None,
+        });
+        assert_pass(&Virtio.run(&f, &TargetProfile::alibaba()));
+        // Without a DriverDatabase key (not read, or an old hive), no judgement either.
+        let mut f = good_windows();
+        win_mut(&mut f).driver_database.present = false;
+        assert_pass(&Virtio.run(&f, &TargetProfile::alibaba()));
+    }
+
+    #[test]
+    fn staged_netkvm_without_service_is_recommended() {
+        let mut f = good_windows();
+        with_driver_database(&mut f);
+        let d = win_mut(&mut f).drivers.get_mut("netkvm").unwrap();
+        d.service_present = false;
+        d.start = None;
+        let x = findings(&Virtio.run(&f, &TargetProfile::alibaba()), &[Recommended]);
+        assert!(x[0].message.contains("staged in SYSTEM\\DriverDatabase"));
+        assert!(x[0].evidence[1].contains(r"PCI\VEN_1AF4&DEV_1000"));
+        // Not mapped to a device id: no network, strongly recommended as before.
+        win_mut(&mut f)
+            .drivers
+            .get_mut("netkvm")
+            .unwrap()
+            .device_ids
+            .clear();
+        let x = findings(
+            &Virtio.run(&f, &TargetProfile::alibaba()),
+            &[StronglyRecommended],
+        );
+        assert!(x[0].message.contains("netkvm does not exist"));
+    }
+
+    #[test]
+    fn staged_storage_without_service_is_evidence() {
+        let mut f = good_windows();
+        with_driver_database(&mut f);
+        let d = win_mut(&mut f).drivers.get_mut("viostor").unwrap();
+        d.service_present = false;
+        d.start = None;
+        let x = findings(
+            &Virtio.run(&f, &TargetProfile::alibaba()),
+            &[StronglyRecommended],
+        );
+        assert!(x[0].message.contains("no virtio storage driver"));
+        assert!(x[0].evidence[0].contains("viostor is staged"));
+        assert!(x[0].evidence[1].contains("vioscsi is staged"));
+    }
+
+    #[test]
+    fn driver_database_package_without_file_repository() {
+        let mut f = good_windows();
+        with_driver_database(&mut f);
+        win_mut(&mut f).driver_database.packages[0].file_repository = false;
+        let x = findings(&Virtio.run(&f, &TargetProfile::alibaba()), &[Recommended]);
+        assert!(x[0]
+            .message
+            .contains(r"FileRepository\viostor.inf_amd64_0123456789abcdef is missing"));
+        assert_eq!(x[0].evidence, ["published as oem3.inf"]);
     }
 
     #[test]

@@ -147,6 +147,12 @@ pub(super) fn read(os: &dyn GuestFs, root: &SystemRoot, limits: &Limits, f: &mut
         }
     }
     f.driver_store.sort_by_key(|n| n.to_lowercase());
+    // DriverDatabase packages whose FileRepository directory exists.
+    for p in &mut f.driver_database.packages {
+        p.file_repository = entries
+            .iter()
+            .any(|e| e.file_type == FileType::Dir && e.name.eq_ignore_ascii_case(&p.name));
+    }
 
     // The driver summary.
     for (name, family) in CLOUD_DRIVERS {
@@ -156,6 +162,8 @@ pub(super) fn read(os: &dyn GuestFs, root: &SystemRoot, limits: &Limits, f: &mut
             .find(|s| s.name.eq_ignore_ascii_case(name));
         let sys = meta_file(os, &format!("{sys32}/drivers/{name}.sys"));
         let prefix = format!("{name}.inf_");
+        let (driver_packages, device_ids) =
+            super::driverdb::driver_entries(&f.driver_database, name);
         let d = WinDriver {
             name: name.to_string(),
             family: family.to_string(),
@@ -170,6 +178,8 @@ pub(super) fn read(os: &dyn GuestFs, root: &SystemRoot, limits: &Limits, f: &mut
                 .filter(|n| n.to_lowercase().starts_with(&prefix))
                 .cloned()
                 .collect(),
+            driver_packages,
+            device_ids,
         };
         f.drivers.insert(name.to_string(), d);
     }

@@ -18,6 +18,7 @@
 
 mod bcd;
 pub mod decode;
+pub mod driverdb;
 mod files;
 pub mod ini;
 pub mod paths;
@@ -27,6 +28,7 @@ mod software;
 mod system;
 
 pub use decode::DiskLocation;
+pub use driverdb::{DriverDatabaseFacts, DriverDbDeviceId, DriverDbInfFile, DriverDbPackage};
 pub use reg::MAX_HIVE_BYTES;
 
 use imgcheck_core::Limits;
@@ -136,6 +138,13 @@ pub struct WinDriver {
     pub sys_file_read_only: Option<bool>,
     /// `DriverStore\FileRepository\<name>.inf_*` directories.
     pub driver_store: Vec<String>,
+    /// `SYSTEM\DriverDatabase\DriverPackages` entries of this driver (named `<name>.inf_*`,
+    /// `InfName` `<name>.inf`, or installing service `<name>`).
+    #[serde(default)]
+    pub driver_packages: Vec<String>,
+    /// `SYSTEM\DriverDatabase\DeviceIds` hardware ids that resolve to one of those packages.
+    #[serde(default)]
+    pub device_ids: Vec<String>,
 }
 
 /// Remote Desktop settings.
@@ -507,8 +516,14 @@ pub struct HiveStatus {
 pub struct WindowsFacts {
     /// System root as a guest path, e.g. `/Windows`.
     pub system_root: String,
-    /// `ProductName`.
+    /// `ProductName`, as stored (Windows 11 keeps "Windows 10 …" here; see `release`).
     pub product_name: Option<String>,
+    /// The release, derived from the version, build and installation type (not stored by
+    /// Windows): `Windows Server 2012 R2`, `Windows Server 2016`/`2019`/`2022`/`2025` (by their
+    /// builds 14393/17763/20348/26100), `Windows 10`, `Windows 11` (a client with build ≥ 22000,
+    /// whose `ProductName` still says "Windows 10"), … See [`release_name`].
+    #[serde(default)]
+    pub release: Option<String>,
     /// `EditionID`.
     pub edition_id: Option<String>,
     /// `InstallationType` (`Server`, `Server Core`, `Client`).
@@ -547,6 +562,9 @@ pub struct WindowsFacts {
     pub drivers: BTreeMap<String, WinDriver>,
     /// DriverStore directories of cloud drivers (`viostor.inf_amd64_…`).
     pub driver_store: Vec<String>,
+    /// `SYSTEM\DriverDatabase` entries of cloud hardware and drivers (NT ≥ 6.2).
+    #[serde(default)]
+    pub driver_database: DriverDatabaseFacts,
     /// Remote Desktop.
     pub rdp: RdpFacts,
     /// Firewall profiles.
@@ -642,6 +660,52 @@ pub fn find_boot_files(fs: &dyn GuestFs) -> Vec<String> {
         .collect()
 }
 
+/// The release name of a guest from its version facts (see [`WindowsFacts::release`]):
+/// Windows does not store it, and Windows 11 reports `ProductName` "Windows 10 …" with
+/// `CurrentBuild` ≥ 22000. Server releases of NT 10.0 are told apart by their long-term
+/// servicing builds; another server build is `Windows Server (build N)`. `None` without a version.
+pub fn release_name(f: &WindowsFacts) -> Option<String> {
+    let (major, minor) = (f.major_version?, f.minor_version?);
+    let it = f.installation_type.as_deref().map(str::to_ascii_lowercase);
+    let server = match it.as_deref() {
+        Some(t) => t.contains("server"),
+        None => f
+            .product_name
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().contains("server")),
+    };
+    let build: Option<u32> = f.build.as_deref().and_then(|b| b.trim().parse().ok());
+    let name = match (major, minor, server) {
+        (10, 0, true) => match build {
+            Some(14393) => "Windows Server 2016".to_string(),
+            Some(17763) => "Windows Server 2019".to_string(),
+            Some(20348) => "Windows Server 2022".to_string(),
+            Some(26100) => "Windows Server 2025".to_string(),
+            Some(b) => format!("Windows Server (build {b})"),
+            None => "Windows Server 2016 or later".to_string(),
+        },
+        (10, 0, false) => match build {
+            Some(b) if b >= 22000 => "Windows 11".to_string(),
+            Some(_) => "Windows 10".to_string(),
+            None => "Windows 10 or 11".to_string(),
+        },
+        (6, 3, true) => "Windows Server 2012 R2".to_string(),
+        (6, 3, false) => "Windows 8.1".to_string(),
+        (6, 2, true) => "Windows Server 2012".to_string(),
+        (6, 2, false) => "Windows 8".to_string(),
+        (6, 1, true) => "Windows Server 2008 R2".to_string(),
+        (6, 1, false) => "Windows 7".to_string(),
+        (6, 0, true) => "Windows Server 2008".to_string(),
+        (6, 0, false) => "Windows Vista".to_string(),
+        (5, 2, true) => "Windows Server 2003".to_string(),
+        (5, 2, false) => "Windows XP x64".to_string(),
+        (5, 1, _) => "Windows XP".to_string(),
+        (5, 0, _) => "Windows 2000".to_string(),
+        _ => return None,
+    };
+    Some(name)
+}
+
 /// Read the Windows facts of the system volume `os`; `boot_volumes` are the other volumes that
 /// may hold boot files and a BCD store (ESP, system reserved partition), by volume id.
 pub fn inspect(
@@ -684,6 +748,7 @@ pub fn inspect(
     }
 
     files::read(os, &sysroot, limits, &mut f);
+    f.release = release_name(&f);
     software::detect_agents(&mut f);
 
     // Boot files and BCD: boot volumes first, then the system volume itself (BIOS installs
@@ -882,6 +947,62 @@ mod tests {
         );
         let f = inspect(&MemFs::new(), &[], &Limits::default());
         assert_eq!(f.desktop, Some(DesktopFacts::default()));
+    }
+
+    /// Release names from version facts: Windows 11 by its build, servers by their LTSC builds,
+    /// Server Core as a server, the product name when InstallationType is absent.
+    #[test]
+    fn release_names() {
+        let r = |major, minor, build: Option<&str>, itype: Option<&str>, product: &str| {
+            release_name(&WindowsFacts {
+                major_version: Some(major),
+                minor_version: Some(minor),
+                build: build.map(str::to_string),
+                installation_type: itype.map(str::to_string),
+                product_name: Some(product.to_string()),
+                ..WindowsFacts::default()
+            })
+        };
+        let pro = "Windows 10 Pro";
+        assert_eq!(
+            r(10, 0, Some("22631"), Some("Client"), pro).as_deref(),
+            Some("Windows 11")
+        );
+        assert_eq!(
+            r(10, 0, Some("22000"), Some("Client"), pro).as_deref(),
+            Some("Windows 11")
+        );
+        assert_eq!(
+            r(10, 0, Some("19045"), Some("Client"), pro).as_deref(),
+            Some("Windows 10")
+        );
+        assert_eq!(
+            r(10, 0, None, Some("Client"), pro).as_deref(),
+            Some("Windows 10 or 11")
+        );
+        let dc = "Windows Server 2022 Datacenter";
+        assert_eq!(
+            r(10, 0, Some("20348"), Some("Server Core"), dc).as_deref(),
+            Some("Windows Server 2022")
+        );
+        assert_eq!(
+            r(10, 0, Some("26100"), None, "Windows Server 2025 Standard").as_deref(),
+            Some("Windows Server 2025")
+        );
+        assert_eq!(
+            r(10, 0, Some("25398"), Some("Server"), dc).as_deref(),
+            Some("Windows Server (build 25398)")
+        );
+        assert_eq!(
+            r(6, 3, Some("9600"), Some("Server"), dc).as_deref(),
+            Some("Windows Server 2012 R2")
+        );
+        assert_eq!(
+            r(6, 1, Some("7601"), None, "Windows 7 Professional").as_deref(),
+            Some("Windows 7")
+        );
+        assert_eq!(r(4, 0, None, None, "Windows NT").as_deref(), None);
+        assert_eq!(release_name(&WindowsFacts::default()), None);
     }
 
     /// A volume without hives is not a Windows root.

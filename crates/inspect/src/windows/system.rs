@@ -33,7 +33,7 @@ pub const FILTER_CLASSES: &[(&str, &str)] = &[
 /// Substrings of critical device ids worth reporting: virtio (PCI vendor 1af4), NVMe (class
 /// code 0108), Xen (platform device vendor 5853, `xen` buses), Hyper-V (`vmbus`), Amazon (PCI
 /// vendor 1d0f: ENA and EBS NVMe).
-const CRITICAL_MATCHES: &[&str] = &[
+pub(super) const CRITICAL_MATCHES: &[&str] = &[
     "ven_1af4", "cc_0108", "nvme", "xen", "ven_5853", "vmbus", "ven_1d0f",
 ];
 
@@ -99,6 +99,7 @@ fn current_control_set(r: &Reg<'_>, f: &mut WindowsFacts) -> Option<String> {
 /// Read SYSTEM facts into `f`.
 pub(super) fn read(r: &Reg<'_>, os: &dyn GuestFs, root: &SystemRoot, f: &mut WindowsFacts) {
     drive_letters(r, f);
+    super::driverdb::read(r, f);
     f.sysprep.setup_in_progress = r.dword_at("Setup", "SystemSetupInProgress");
     let Some(ccs) = current_control_set(r, f) else {
         f.problems
