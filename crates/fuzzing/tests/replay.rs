@@ -200,6 +200,60 @@ fn known_bugs_are_reported() {
     );
 }
 
+/// The filesystem target's slow units (`fuzz/artifacts/filesystem/slow-unit-*`: 63 KB FAT
+/// volumes whose garbage directory entries nest directories ~180 deep, 700 of them) are replayed
+/// above as regression inputs for the FAT reader's cost per lookup (13–40 s per `ls -R` when each
+/// call resolved its path from the root; see docs/security.md). This checks that they still reach
+/// that depth, so that the replay keeps exercising it.
+#[test]
+fn filesystem_slow_units_still_nest_deep() {
+    use imgcheck_core::{Limits, MemSource};
+    use imgcheck_fs::{FileType, FsType};
+    let mut checked = 0usize;
+    for f in files(&fuzz_dir().join("artifacts/filesystem")) {
+        let file = f.file_name().unwrap().to_string_lossy().into_owned();
+        if !file.starts_with("slow-unit-") {
+            continue;
+        }
+        let data = std::fs::read(&f).unwrap();
+        let fs = imgcheck_fs::open(
+            std::sync::Arc::new(MemSource::new(data)),
+            &Limits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let t = fs.volume_info().fs_type;
+        assert!(
+            matches!(t, FsType::Fat12 | FsType::Fat16 | FsType::Fat32),
+            "{file}: {t:?}"
+        );
+        // Depth-first, deepest path first, until 100 levels (a few hundred directories at most).
+        let mut stack = vec![("/".to_string(), 0usize)];
+        let mut deepest = 0usize;
+        let mut dirs = 0usize;
+        while let Some((dir, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            dirs += 1;
+            if deepest >= 100 || dirs > 5000 {
+                break;
+            }
+            for e in fs.read_dir(&dir).unwrap_or_default() {
+                if e.file_type == FileType::Dir {
+                    stack.push((
+                        format!("{}/{}", dir.trim_end_matches('/'), e.name),
+                        depth + 1,
+                    ));
+                }
+            }
+        }
+        assert!(
+            deepest >= 100,
+            "{file}: directories nest only {deepest} deep"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "slow units of fuzz/artifacts/filesystem/");
+}
+
 /// The sparse XFS/Btrfs seeds must reach deep, or the fuzzers start from inputs that fail at
 /// open: each opens, its walk lists entries and reads files (or symlinks), directory entries
 /// agree with their metadata, and the Btrfs seeds of the subvolume fixtures walk every
