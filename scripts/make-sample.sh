@@ -29,6 +29,7 @@ export LC_ALL=C.UTF-8 TZ=UTC SOURCE_DATE_EPOCH=1700000000 E2FSPROGS_FAKE_TIME=17
 OUT=testdata/sample
 if [ "${1:-}" = "--out" ]; then OUT=$2; fi
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/guest-lib.sh"
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -95,18 +96,8 @@ for u in cloud-init-local cloud-init cloud-config cloud-final; do
   ln -s /usr/lib/systemd/system/$u.service $R/etc/systemd/system/cloud-init.target.wants/$u.service
 done
 # Executables: minimal x86-64 ELF headers (64 bytes each), enough for architecture detection.
-python3 - "$R" <<'PY'
-import struct, sys, os
-root = sys.argv[1]
-hdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)          # 64-bit, little-endian, SysV
-hdr += struct.pack("<HHIQQQIHHHHHH", 3, 0x3E, 1, 0x1000, 64, 0, 0, 64, 56, 0, 64, 0, 0)
-for p in ["usr/bin/bash", "usr/bin/ls", "usr/sbin/sshd", "usr/bin/passwd", "usr/sbin/chpasswd",
-          "usr/bin/cloud-init", "usr/bin/growpart"]:
-    path = os.path.join(root, p)
-    with open(path, "wb") as f:
-        f.write(hdr)
-    os.chmod(path, 0o755)
-PY
+guest_elf_stubs $R usr/bin/bash usr/bin/ls usr/sbin/sshd usr/bin/passwd usr/sbin/chpasswd \
+  usr/bin/cloud-init usr/bin/growpart
 ln -s bash $R/usr/bin/sh
 # Kernel, its config, modules and an initramfs (cpio newc, gzip) holding the virtio modules.
 printf 'MZ phony kernel image %s\n' $KVER > $R/boot/vmlinuz-$KVER
@@ -129,18 +120,14 @@ printf 'phony module virtio_scsi\n' > $R/usr/lib/modules/$KVER/kernel/drivers/sc
 mkdir -p initrd/usr/lib/modules/$KVER/kernel/drivers initrd/usr/bin
 cp -r $R/usr/lib/modules/$KVER/kernel/drivers/{block,nvme,scsi} initrd/usr/lib/modules/$KVER/kernel/drivers/
 printf '#!/bin/sh\n' > initrd/init; chmod 755 initrd/init
-find initrd -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
-(cd initrd && find . -mindepth 1 | sort | cpio --quiet -o -H newc --reproducible | gzip -9n) > $R/boot/initrd.img-$KVER
+guest_initramfs initrd $R/boot/initrd.img-$KVER gzip -9n
 printf 'Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n\nPackage: cloud-init\nStatus: install ok installed\nVersion: 22.4.2-1\n\nPackage: linux-image-%s\nStatus: install ok installed\nVersion: 6.1.119-1\n' $KVER > $R/var/lib/dpkg/status
 find $R -exec touch -h -d @$SOURCE_DATE_EPOCH {} +
 
 # --- filesystems -----------------------------------------------------------------------------
 truncate -s 23M root.ext4
 mkfs.ext4 -q -F -d $R -U $ROOT_UUID -L root -E root_owner=0:0,hash_seed=3c1b2e7d-4f4e-8a9b-6c0d-1e2f3a4b5c6d root.ext4
-# mke2fs -d copies each file's host ctime, which cannot be set on the host: pin it afterwards.
-(cd $R && find . -mindepth 1 | sed 's#^\.##' | while IFS= read -r p; do
-   printf 'sif "%s" ctime @%s\nsif "%s" ctime_extra 0\n' "$p" $SOURCE_DATE_EPOCH "$p"; done) > pin.cmd
-debugfs -w -f pin.cmd root.ext4 >/dev/null 2>&1
+guest_pin_ext4_ctimes $R root.ext4
 mkdir -p esp/EFI/BOOT esp/EFI/debian
 printf 'MZ phony shim\n' > esp/EFI/BOOT/BOOTX64.EFI
 printf 'MZ phony grub\n' > esp/EFI/debian/grubx64.efi
@@ -168,10 +155,8 @@ dd if=root.ext4 of=disk.raw bs=512 seek=16384 conv=notrunc,sparse status=none
 qemu-img convert -q -f raw -O qcow2 -c disk.raw "$OUT/sample.qcow2"
 
 # --- what the independent tools say ----------------------------------------------------------
-sfdisk --json disk.raw | sed 's#"device": "[^"]*"#"device": "disk.raw"#; s#"node": "disk.raw#"node": "disk.raw#' > "$OUT/sample.sfdisk.json"
-qemu-img info --output=json "$OUT/sample.qcow2" | python3 -c '
-import json,sys; d=json.load(sys.stdin); d.pop("filename",None); d.pop("actual-size",None)
-print(json.dumps({"format": d["format"], "virtual-size": d["virtual-size"], "cluster-size": d.get("cluster-size")}, indent=2))' > "$OUT/sample.qemu-info.json"
+guest_sfdisk_json disk.raw "$OUT/sample.sfdisk.json"
+guest_qemu_info "$OUT/sample.qcow2" "$OUT/sample.qemu-info.json"
 echo "raw_sha256 $(sha256sum disk.raw | cut -d' ' -f1)" > "$OUT/sample.facts"
 echo "root_uuid $ROOT_UUID" >> "$OUT/sample.facts"
 echo "esp_serial 1A2B-3C4D" >> "$OUT/sample.facts"

@@ -304,6 +304,17 @@ pub fn resolve_entry(e: &FstabEntry, vols: &[VolumeDesc]) -> Resolution {
     if PSEUDO_FS.contains(&e.fs_type.as_str()) || NETWORK_FS.contains(&e.fs_type.as_str()) {
         return Resolution::NotADevice;
     }
+    // A swap file (`/swapfile none swap sw`) or a bind/loop mount names a guest path, not a
+    // device (fstab(5): "for swap files … the file name"; mount(8) `bind`, `loop`).
+    if let DeviceSpec::Other(s) = &e.spec {
+        let path_option = e
+            .options
+            .iter()
+            .any(|o| matches!(o.as_str(), "bind" | "rbind" | "loop") || o.starts_with("loop="));
+        if s.starts_with('/') && !s.starts_with("/dev/") && (e.is_swap() || path_option) {
+            return Resolution::NotADevice;
+        }
+    }
     let found = |pred: &dyn Fn(&VolumeDesc) -> bool, what: String| -> Resolution {
         match vols
             .iter()
@@ -686,6 +697,20 @@ mod tests {
 
     fn marker(a: &Assembly) -> String {
         a.view.read_text("/etc/marker", 100).unwrap()
+    }
+
+    #[test]
+    fn swap_files_and_bind_mounts_are_not_devices() {
+        let tab = crate::fstab::parse(
+            "/swapfile none swap sw 0 0\n/srv/data /data none bind 0 0\n/images/x.img /mnt ext4 loop 0 0\n/swapfile /x ext4 defaults 0 0\n/dev/sdz9 none swap sw 0 0\n",
+        );
+        let r: Vec<Resolution> = tab.entries.iter().map(|e| resolve_entry(e, &[])).collect();
+        assert_eq!(r[0], Resolution::NotADevice);
+        assert_eq!(r[1], Resolution::NotADevice);
+        assert_eq!(r[2], Resolution::NotADevice);
+        // A path as the device of an ordinary mount, or a missing swap partition: unresolved.
+        assert!(matches!(r[3], Resolution::Unresolved { .. }), "{:?}", r[3]);
+        assert!(matches!(r[4], Resolution::Unresolved { .. }), "{:?}", r[4]);
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! 1024-byte `key=value` block), the Boot Loader Specification (`/boot/loader/entries/*.conf`:
 //! `title`, `version`, `linux`, `initrd`, `options`; RHEL 8+/Fedora `blscfg` with `$kernelopts`
 //! from grubenv), GRUB legacy's `menu.lst`/`grub.conf` (`default`, `title`, `kernel`, `initrd`),
-//! and `/etc/default/grub` (shell assignments read by `grub-mkconfig`). Own code: text formats
+//! SYSLINUX/EXTLINUX configs (`extlinux.conf`, `syslinux.cfg`: case-insensitive `DEFAULT`,
+//! `LABEL`, `KERNEL`/`LINUX`, `INITRD`, `APPEND`, `MENU LABEL`, `MENU DEFAULT`; paths relative to
+//! the config's directory — the syslinux wiki's "Config" page; Alpine's `update-extlinux` writes
+//! `/boot/extlinux.conf`), and `/etc/default/grub` (shell assignments read by `grub-mkconfig`).
+//! Own code: text formats
 //! that no crate parses the way virt-v2v's `linux_bootloaders.ml` needs.
 //!
 //! Every entry keeps the file and line it came from so that checks can cite them.
@@ -28,6 +32,15 @@ const LEGACY_CFGS: &[&str] = &[
     "/boot/grub/menu.lst",
     "/boot/grub/grub.conf",
     "/boot/grub2/menu.lst",
+];
+/// SYSLINUX/EXTLINUX configs, in the order `extlinux` and `syslinux` look for them.
+const EXTLINUX_CFGS: &[&str] = &[
+    "/boot/extlinux.conf",
+    "/boot/extlinux/extlinux.conf",
+    "/extlinux.conf",
+    "/boot/syslinux/syslinux.cfg",
+    "/boot/syslinux.cfg",
+    "/syslinux/syslinux.cfg",
 ];
 /// grubenv locations.
 const GRUBENV: &[&str] = &["/boot/grub2/grubenv", "/boot/grub/grubenv"];
@@ -75,7 +88,7 @@ pub struct Setting {
 /// What the bootloader configuration says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootFacts {
-    /// `grub2`, `bls`, `grub-legacy` or `none`.
+    /// `grub2`, `bls`, `grub-legacy`, `extlinux` or `none`.
     pub loader: String,
     /// The config read (the real one, after following an EFI stub's `configfile`).
     pub config_path: Option<String>,
@@ -679,6 +692,133 @@ pub fn parse_legacy(text: &str, file: &str, ctx: PathCtx) -> (Option<String>, Ve
 }
 
 // ---------------------------------------------------------------------------------------------
+// SYSLINUX / EXTLINUX
+
+/// A parsed extlinux.conf / syslinux.cfg.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtlinuxCfg {
+    /// `DEFAULT` value (a label, or a menu module such as `menu.c32`).
+    pub default: Option<String>,
+    /// Labels, in order, with their entries.
+    pub labels: Vec<String>,
+    /// Entries, one per `LABEL`.
+    pub entries: Vec<BootEntry>,
+    /// Index of the entry marked `MENU DEFAULT`.
+    pub menu_default: Option<usize>,
+}
+
+impl ExtlinuxCfg {
+    /// The entry that boots: `DEFAULT` naming a label, else the `MENU DEFAULT` entry (a menu
+    /// module as `DEFAULT`), else the first label.
+    pub fn default_index(&self) -> Option<usize> {
+        if let Some(d) = &self.default {
+            // `DEFAULT label` may carry options after the label.
+            let want = d.split_whitespace().next().unwrap_or("");
+            if let Some(i) = self.labels.iter().position(|l| l == want) {
+                return Some(i);
+            }
+        }
+        self.menu_default
+            .or_else(|| (!self.entries.is_empty()).then_some(0))
+    }
+}
+
+/// Parse an extlinux.conf / syslinux.cfg read from guest path `file`. Relative kernel and
+/// initrd paths are relative to the config's directory; absolute ones to the root of the
+/// filesystem holding it (`ctx`).
+pub fn parse_extlinux(text: &str, file: &str, ctx: PathCtx) -> ExtlinuxCfg {
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    let path = |raw: &str| {
+        if raw.starts_with('/') {
+            ctx.guest(raw)
+        } else {
+            format!("{dir}/{raw}")
+        }
+    };
+    let mut c = ExtlinuxCfg::default();
+    for (n, l) in text.lines().enumerate() {
+        let line_no = u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX);
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+        let v = v.trim();
+        let key = k.to_ascii_uppercase();
+        match key.as_str() {
+            "DEFAULT" => c.default = Some(v.to_string()),
+            "LABEL" if c.entries.len() < MAX_ENTRIES => {
+                c.labels.push(v.to_string());
+                c.entries.push(BootEntry {
+                    title: v.to_string(),
+                    id: Some(v.to_string()),
+                    source: file.to_string(),
+                    line: line_no,
+                    ..BootEntry::default()
+                });
+            }
+            "MENU" => {
+                let (sub, rest) = v.split_once(char::is_whitespace).unwrap_or((v, ""));
+                let last = c.entries.len().checked_sub(1);
+                match (sub.to_ascii_uppercase().as_str(), last) {
+                    ("LABEL", Some(i)) => {
+                        if let Some(e) = c.entries.get_mut(i) {
+                            e.title = rest.trim().to_string();
+                        }
+                    }
+                    ("DEFAULT", Some(i)) => c.menu_default = Some(i),
+                    _ => {}
+                }
+            }
+            "KERNEL" | "LINUX" => {
+                if let Some(e) = c.entries.last_mut() {
+                    e.kernel_raw = Some(v.to_string());
+                    e.kernel = Some(path(v));
+                    e.version = version_from_kernel(v);
+                    e.kernel_line = Some(line_no);
+                }
+            }
+            "INITRD" => {
+                if let Some(e) = c.entries.last_mut() {
+                    e.initrd = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(path)
+                        .collect();
+                }
+            }
+            "APPEND" => {
+                if let Some(e) = c.entries.last_mut() {
+                    let mut opts = Vec::new();
+                    for w in v.split_whitespace() {
+                        // `initrd=` on the APPEND line names initrds too (syslinux's own
+                        // convention); it is not passed to the kernel as such.
+                        match w.strip_prefix("initrd=") {
+                            Some(list) if e.initrd.is_empty() => {
+                                e.initrd = list
+                                    .split(',')
+                                    .filter(|p| !p.is_empty())
+                                    .map(path)
+                                    .collect();
+                            }
+                            _ => opts.push(w),
+                        }
+                    }
+                    e.cmdline = opts.join(" ");
+                    e.root_device = opts
+                        .iter()
+                        .find_map(|w| w.strip_prefix("root="))
+                        .map(str::to_string);
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+// ---------------------------------------------------------------------------------------------
 // /etc/default/grub
 
 /// Parse shell assignments (`KEY=value`, `KEY="a $OTHER"`, `export KEY=…`), expanding
@@ -703,6 +843,20 @@ pub fn parse_default_grub(text: &str, file: &str, into: &mut BTreeMap<String, Se
         // Re-tokenise the value with shell quoting; `$` expansion only outside single quotes is
         // approximated by expanding the joined words.
         let rhs = t.get(k.len().saturating_add(1)..).unwrap_or("");
+        // A command substitution (Ubuntu's GRUB_DISTRIBUTOR=`( . /etc/os-release; …)`) cannot
+        // be evaluated offline: keep it as written.
+        let r = rhs.trim();
+        if r.starts_with('`') || r.starts_with("$(") {
+            into.insert(
+                k.to_string(),
+                Setting {
+                    value: r.to_string(),
+                    file: file.to_string(),
+                    line: u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX),
+                },
+            );
+            continue;
+        }
         let raw_single = rhs.trim_start().starts_with('\'');
         let w = words(rhs);
         let joined = w.first().cloned().unwrap_or_default();
@@ -879,6 +1033,24 @@ pub fn inspect(view: &GuestView) -> BootFacts {
                 ));
             }
             f.entries = entries;
+            break;
+        }
+    }
+    if f.loader == "none" {
+        for p in EXTLINUX_CFGS {
+            let Some(t) = read(p) else { continue };
+            let cfg = parse_extlinux(&t, p, ctx);
+            f.loader = "extlinux".into();
+            f.config_path = Some((*p).to_string());
+            f.default_spec = cfg.default.clone();
+            f.default_entry = cfg
+                .default_index()
+                .and_then(|i| cfg.entries.get(i))
+                .cloned();
+            if f.default_entry.is_none() {
+                f.problems.push(format!("{p}: no LABEL to boot"));
+            }
+            f.entries = cfg.entries;
             break;
         }
     }
@@ -1182,6 +1354,82 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
         );
         let f = inspect(&MemFs::new().view());
         assert_eq!(f.loader, "none");
+    }
+
+    #[test]
+    fn default_grub_command_substitution() {
+        let mut m = BTreeMap::new();
+        parse_default_grub(
+            "GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR=`( . /etc/os-release; echo ${NAME:-Ubuntu} ) 2>/dev/null || echo Ubuntu`\nX=$(lsb_release -i -s)\n",
+            "/etc/default/grub",
+            &mut m,
+        );
+        assert_eq!(
+            m["GRUB_DISTRIBUTOR"].value,
+            "`( . /etc/os-release; echo ${NAME:-Ubuntu} ) 2>/dev/null || echo Ubuntu`"
+        );
+        assert_eq!(m["X"].value, "$(lsb_release -i -s)");
+        assert_eq!((m["GRUB_DEFAULT"].value.as_str(), m["X"].line), ("0", 3));
+    }
+
+    #[test]
+    fn extlinux() {
+        // Alpine's update-extlinux layout: DEFAULT is the menu module, MENU DEFAULT marks the
+        // entry, paths are relative to /boot (the config's directory).
+        let alpine = "# Generated by update-extlinux 6.04_pre1-r15\nDEFAULT menu.c32\nPROMPT 0\nMENU TITLE Alpine/Linux Boot Menu\nMENU HIDDEN\nTIMEOUT 10\nLABEL lts\n  MENU LABEL Linux lts\n  LINUX vmlinuz-lts\n  INITRD initramfs-lts\n  APPEND root=UUID=1 modules=sd-mod\nLABEL virt\n  MENU DEFAULT\n  MENU LABEL Linux virt\n  LINUX vmlinuz-virt\n  INITRD initramfs-virt\n  APPEND root=UUID=a1b2 modules=sd-mod,usb-storage,ext4 console=ttyS0,115200\n\nMENU SEPARATOR\n";
+        let f = inspect(&MemFs::new().file("/boot/extlinux.conf", alpine).view());
+        assert_eq!(f.loader, "extlinux");
+        assert_eq!(f.config_path.as_deref(), Some("/boot/extlinux.conf"));
+        assert_eq!(f.default_spec.as_deref(), Some("menu.c32"));
+        assert_eq!(f.entries.len(), 2);
+        let d = f.default_entry.unwrap();
+        assert_eq!(
+            (d.title.as_str(), d.id.as_deref()),
+            ("Linux virt", Some("virt"))
+        );
+        assert_eq!(d.kernel.as_deref(), Some("/boot/vmlinuz-virt"));
+        assert_eq!(d.initrd, vec!["/boot/initramfs-virt".to_string()]);
+        assert_eq!(
+            d.cmdline,
+            "root=UUID=a1b2 modules=sd-mod,usb-storage,ext4 console=ttyS0,115200"
+        );
+        assert_eq!(d.root_device.as_deref(), Some("UUID=a1b2"));
+        assert_eq!((d.line, d.kernel_line), (12, Some(15)));
+        // DEFAULT naming a label wins over MENU DEFAULT; lowercase keywords; initrd= in APPEND;
+        // absolute paths on a separate /boot are relative to it.
+        let c = parse_extlinux(
+            "default lts\nlabel virt\nmenu default\nkernel /vmlinuz-virt\nlabel lts\nkernel /vmlinuz-lts\nappend initrd=/initramfs-lts,/ucode.img root=/dev/vda2 quiet\n",
+            "/boot/extlinux/extlinux.conf",
+            PathCtx { boot_separate: true },
+        );
+        let e = &c.entries[c.default_index().unwrap()];
+        assert_eq!(e.kernel.as_deref(), Some("/boot/vmlinuz-lts"));
+        assert_eq!(
+            e.initrd,
+            vec![
+                "/boot/initramfs-lts".to_string(),
+                "/boot/ucode.img".to_string()
+            ]
+        );
+        assert_eq!(e.cmdline, "root=/dev/vda2 quiet");
+        // No DEFAULT, no MENU DEFAULT: the first label; no label at all: nothing, and a problem.
+        let c = parse_extlinux(
+            "LABEL a\nLINUX k\n",
+            "/syslinux/syslinux.cfg",
+            PathCtx {
+                boot_separate: false,
+            },
+        );
+        assert_eq!(c.default_index(), Some(0));
+        assert_eq!(c.entries[0].kernel.as_deref(), Some("/syslinux/k"));
+        let f = inspect(
+            &MemFs::new()
+                .file("/boot/syslinux/syslinux.cfg", "DEFAULT x\n")
+                .view(),
+        );
+        assert_eq!(f.loader, "extlinux");
+        assert!(f.default_entry.is_none());
+        assert!(f.problems[0].contains("no LABEL"), "{:?}", f.problems);
     }
 
     #[test]

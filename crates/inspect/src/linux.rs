@@ -162,6 +162,24 @@ fn first_version(s: &str) -> Option<String> {
     Some(v.trim_end_matches('.').to_string()).filter(|v| !v.is_empty())
 }
 
+/// `HOSTNAME=` of `/etc/sysconfig/network` (shell syntax, quotes allowed).
+fn sysconfig_hostname(text: &str) -> Option<String> {
+    network::parse_shell_vars(text)
+        .remove("HOSTNAME")
+        .map(|(v, _)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The version directory under `/lib/modules` of a kernel image named by flavour
+/// (`vmlinuz-virt` → `6.6.58-0-virt`, Alpine's `linux-<flavour>` packages): the one directory
+/// whose name ends in `-<flavour>`. None when there is none or more than one.
+fn flavour_version(module_dirs: &[String], flavour: &str) -> Option<String> {
+    let suffix = format!("-{flavour}");
+    let mut it = module_dirs.iter().filter(|d| d.ends_with(&suffix));
+    let first = it.next()?;
+    it.next().is_none().then(|| first.clone())
+}
+
 /// Collect the facts of the guest seen through `view`.
 pub fn inspect(view: &GuestView, limits: &Limits) -> LinuxFacts {
     inspect_with(view, limits, InitrdDepth::Full)
@@ -221,7 +239,9 @@ pub fn inspect_with(view: &GuestView, limits: &Limits, depth: InitrdDepth) -> Li
                 .map(str::trim)
                 .find(|l| !l.is_empty() && !l.starts_with('#'))
                 .map(str::to_string)
-        });
+        })
+        // RHEL/CentOS ≤ 6 keep it as HOSTNAME= in /etc/sysconfig/network.
+        .or_else(|| read("/etc/sysconfig/network").and_then(|t| sysconfig_hostname(&t)));
     f.boot = bootloader::inspect(view);
     f.kernels = kernels(view);
     let default = f.boot.default_entry.clone();
@@ -374,27 +394,39 @@ fn kernels(view: &GuestView) -> Vec<KernelInfo> {
         return Vec::new();
     };
     let names: Vec<String> = entries.into_iter().map(|e| e.name).collect();
+    let module_dirs: Vec<String> = view
+        .read_dir("/lib/modules")
+        .map(|v| v.into_iter().map(|e| e.name).collect())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for n in &names {
-        let version = match n
+        let suffix = match n
             .strip_prefix("vmlinuz-")
             .or_else(|| n.strip_prefix("vmlinux-"))
         {
             Some(v) if !v.is_empty() => v.to_string(),
             _ => continue,
         };
+        // Alpine names the image and initramfs by flavour only; the version is the modules
+        // directory's name.
+        let version = if module_dirs.contains(&suffix) {
+            suffix.clone()
+        } else {
+            flavour_version(&module_dirs, &suffix).unwrap_or_else(|| suffix.clone())
+        };
         let candidates = [
-            format!("initrd.img-{version}"),
-            format!("initramfs-{version}.img"),
-            format!("initrd-{version}"),
-            format!("initramfs-{version}"),
+            format!("initrd.img-{suffix}"),
+            format!("initramfs-{suffix}.img"),
+            format!("initrd-{suffix}"),
+            format!("initramfs-{suffix}"),
         ];
         let initrd = candidates
             .iter()
             .find(|c| names.contains(c))
             .map(|c| format!("/boot/{c}"));
-        let config = Some(format!("config-{version}"))
-            .filter(|c| names.contains(c))
+        let config = [format!("config-{version}"), format!("config-{suffix}")]
+            .into_iter()
+            .find(|c| names.contains(c))
             .map(|c| format!("/boot/{c}"));
         let modules_dir = view.exists(&format!("/lib/modules/{version}"));
         out.push(KernelInfo {
@@ -413,6 +445,27 @@ fn kernels(view: &GuestView) -> Vec<KernelInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysconfig_network_hostname() {
+        assert_eq!(
+            sysconfig_hostname("NETWORKING=yes\nHOSTNAME=\"centos6.localdomain\"\n").as_deref(),
+            Some("centos6.localdomain")
+        );
+        assert_eq!(sysconfig_hostname("NETWORKING=yes\nHOSTNAME=\n"), None);
+    }
+
+    #[test]
+    fn flavour_kernels() {
+        let dirs = vec!["6.6.58-0-virt".to_string(), "6.6.58-0-lts".to_string()];
+        assert_eq!(
+            flavour_version(&dirs, "virt").as_deref(),
+            Some("6.6.58-0-virt")
+        );
+        assert_eq!(flavour_version(&dirs, "edge"), None);
+        let two = vec!["6.6.1-0-virt".to_string(), "6.6.2-0-virt".to_string()];
+        assert_eq!(flavour_version(&two, "virt"), None);
+    }
 
     #[test]
     fn versions() {

@@ -47,7 +47,8 @@ pub struct Interface {
     pub name: String,
     /// Address method (IPv4).
     pub method: Method,
-    /// `ifcfg`, `ifupdown`, `netplan`, `networkmanager`, `networkd`.
+    /// `ifcfg`, `wicked` (SUSE's ifcfg files), `ifupdown`, `netplan`, `networkmanager`,
+    /// `networkd`.
     pub system: String,
     /// File the configuration is in.
     pub source: String,
@@ -507,15 +508,23 @@ fn read_interfaces(view: &GuestView, path: &str, depth: u32, f: &mut NetworkFact
 pub fn inspect(view: &GuestView, services: &ServiceIndex) -> NetworkFacts {
     let mut f = NetworkFacts::default();
     let mut systems = std::collections::BTreeSet::new();
-    for dir in ["/etc/sysconfig/network-scripts", "/etc/sysconfig/network"] {
+    // RHEL's initscripts read network-scripts/; SUSE's wicked reads its own ifcfg dialect in
+    // /etc/sysconfig/network (ifcfg(5) of wicked: BOOTPROTO, STARTMODE, …).
+    for (dir, system) in [
+        ("/etc/sysconfig/network-scripts", "ifcfg"),
+        ("/etc/sysconfig/network", "wicked"),
+    ] {
         for n in list_dir(view, dir) {
             if !n.starts_with("ifcfg-") || n.ends_with(".bak") || n.ends_with('~') {
                 continue;
             }
             let p = format!("{dir}/{n}");
             if let Ok(t) = view.read_text(&p, MAX_CFG) {
-                systems.insert("ifcfg");
-                f.interfaces.extend(parse_ifcfg(&t, &p));
+                systems.insert(system);
+                f.interfaces.extend(parse_ifcfg(&t, &p).map(|mut i| {
+                    i.system = system.to_string();
+                    i
+                }));
             }
         }
     }
@@ -611,6 +620,45 @@ mod tests {
         .unwrap();
         assert_eq!((i.method, i.onboot), (Method::Dhcp, Some(true)));
         assert!(parse_ifcfg("DEVICE=lo\n", "/x/ifcfg-lo").is_none());
+    }
+
+    #[test]
+    fn suse_wicked() {
+        let view = MemFs::new()
+            .file(
+                "/etc/sysconfig/network/ifcfg-eth0",
+                "BOOTPROTO='dhcp'\nSTARTMODE='auto'\n",
+            )
+            .file(
+                "/etc/sysconfig/network/ifcfg-lo",
+                "IPADDR='127.0.0.1/8'\nSTARTMODE='nfsroot'\nBOOTPROTO='static'\n",
+            )
+            .file(
+                "/etc/sysconfig/network/config",
+                "NETCONFIG_MODULES_ORDER=\"\"\n",
+            )
+            .file("/usr/lib/systemd/system/wicked.service", "[Unit]\n")
+            .link(
+                "/etc/systemd/system/multi-user.target.wants/wicked.service",
+                "/usr/lib/systemd/system/wicked.service",
+            )
+            .link(
+                "/etc/systemd/system/network.service",
+                "/usr/lib/systemd/system/wicked.service",
+            )
+            .view();
+        let f = inspect(&view, &ServiceIndex::load(&view));
+        assert_eq!(f.systems, vec!["wicked".to_string()]);
+        assert_eq!(f.interfaces.len(), 1, "{:?}", f.interfaces);
+        let i = &f.interfaces[0];
+        assert_eq!(
+            (i.name.as_str(), i.method, i.system.as_str(), i.onboot),
+            ("eth0", Method::Dhcp, "wicked", Some(true))
+        );
+        assert_eq!(
+            f.services_enabled,
+            vec!["network".to_string(), "wicked".to_string()]
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! chains. Own code because only the rowid table walk is needed and no pure-Rust read-only
 //! SQLite reader is small enough; every offset is bounds-checked and every walk bounded.
 //! Berkeley DB `Packages` (RHEL ≤ 8) and ndb `Packages.db` (SUSE) are recognised, not read.
+//! Alpine's apk keeps `/lib/apk/db/installed` (apk-tools' "installed database": one paragraph
+//! per package of `X:value` lines — `P` name, `V` version, `A` architecture — separated by a
+//! blank line; `apk-tools` doc/apk-v2.5 and its database.c).
 //! The WAL file (`rpmdb.sqlite-wal`) is not applied: packages committed only there are missed,
 //! which the result says.
 
@@ -59,7 +62,7 @@ pub struct Package {
 /// The package database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Packages {
-    /// `dpkg`, `rpm-sqlite`, `rpm-bdb`, `rpm-ndb` or `none`.
+    /// `dpkg`, `rpm-sqlite`, `rpm-bdb`, `rpm-ndb`, `apk` or `none`.
     pub format: String,
     /// Database file.
     pub path: Option<String>,
@@ -475,6 +478,36 @@ pub fn read_rpm_sqlite(data: &[u8]) -> Result<Vec<Package>, RpmDbError> {
     Ok(out)
 }
 
+/// apk's installed database: the packages of `/lib/apk/db/installed`.
+pub fn parse_apk_installed(text: &str) -> Vec<Package> {
+    let mut out = Vec::new();
+    for para in text.split("\n\n") {
+        let mut name = None;
+        let mut version = String::new();
+        let mut arch = String::new();
+        for l in para.lines() {
+            if let Some(v) = l.strip_prefix("P:") {
+                name = Some(v.trim().to_string());
+            } else if let Some(v) = l.strip_prefix("V:") {
+                version = v.trim().to_string();
+            } else if let Some(v) = l.strip_prefix("A:") {
+                arch = v.trim().to_string();
+            }
+        }
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            out.push(Package {
+                name,
+                version,
+                arch,
+            });
+            if out.len() >= MAX_PACKAGES {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Find and read the guest's package database.
 pub fn inspect(view: &GuestView, max_file_bytes: u64) -> Packages {
     if let Ok(t) = view.read_text("/var/lib/dpkg/status", MAX_STATUS) {
@@ -535,6 +568,29 @@ pub fn inspect(view: &GuestView, max_file_bytes: u64) -> Packages {
             }
         }
     }
+    // apk-tools 2 keeps it in /lib/apk/db; apk-tools 3 on a merged /usr in /usr/lib/apk/db.
+    for p in ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"] {
+        match view.read_text(p, MAX_STATUS) {
+            Ok(t) => {
+                return Packages {
+                    format: "apk".into(),
+                    path: Some(p.into()),
+                    list: parse_apk_installed(&t),
+                    readable: true,
+                    note: None,
+                };
+            }
+            Err(e) if view.exists(p) => {
+                return Packages {
+                    format: "apk".into(),
+                    path: Some(p.into()),
+                    note: Some(format!("apk database present, not read: {e}")),
+                    ..Packages::default()
+                };
+            }
+            Err(_) => {}
+        }
+    }
     Packages {
         format: "none".into(),
         ..Packages::default()
@@ -548,6 +604,29 @@ mod tests {
     use crate::testfs::MemFs;
 
     const SAMPLE: &[u8] = include_bytes!("../tests/data/rpmdb-sample.sqlite");
+
+    #[test]
+    fn apk() {
+        let db = "C:Q1abc=\nP:musl\nV:1.2.5-r0\nA:x86_64\nS:100\nT:the musl c library\n\nC:Q1def=\nP:cloud-init\nV:24.1.4-r0\nA:noarch\nD:python3\nF:usr/bin\nR:cloud-init\n\nV:1\n\n";
+        let l = parse_apk_installed(db);
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            l[1],
+            Package {
+                name: "cloud-init".into(),
+                version: "24.1.4-r0".into(),
+                arch: "noarch".into()
+            }
+        );
+        let view = MemFs::new().file("/lib/apk/db/installed", db).view();
+        let p = inspect(&view, 1 << 20);
+        assert_eq!(
+            (p.format.as_str(), p.readable, p.list.len()),
+            ("apk", true, 2)
+        );
+        assert_eq!(p.get("musl").unwrap().version, "1.2.5-r0");
+        assert_eq!(p.path.as_deref(), Some("/lib/apk/db/installed"));
+    }
 
     #[test]
     fn dpkg() {

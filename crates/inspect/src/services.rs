@@ -2,8 +2,9 @@
 //! `systemctl is-enabled` would decide from the unit search path (`systemd.unit(5)`,
 //! `systemd.syntax`, "[Install] section" semantics: enabling = a symlink in a `*.wants/` or
 //! `*.requires/` directory; masking = a unit file symlinked to `/dev/null` in `/etc`), plus
-//! SysV runlevel links `/etc/rc[0-6].d/S*` (and `/etc/rc.d/rc[0-6].d`). Own code: directory
-//! listings and symlinks only.
+//! SysV runlevel links `/etc/rc[0-6].d/S*` (and `/etc/rc.d/rc[0-6].d`), plus OpenRC's runlevel
+//! links `/etc/runlevels/{sysinit,boot,default}/NAME` → `/etc/init.d/NAME` (what `rc-update add`
+//! writes; openrc(8)). Own code: directory listings and symlinks only.
 
 use crate::view::GuestView;
 use imgcheck_fs::FileType;
@@ -22,6 +23,8 @@ const RC_DIRS: &[&str] = &["/etc", "/etc/rc.d"];
 /// SysV script directories (Debian `/etc/init.d`; RHEL `/etc/rc.d/init.d`, with `/etc/init.d`
 /// usually a link to it).
 const SYSV_SCRIPT_DIRS: &[&str] = &["/etc/init.d", "/etc/rc.d/init.d"];
+/// OpenRC runlevels entered at boot (`shutdown` and custom runlevels are not).
+const OPENRC_BOOT_LEVELS: &[&str] = &["sysinit", "boot", "default"];
 /// Most enabled units reported.
 const MAX_ENABLED_LIST: usize = 2000;
 
@@ -59,6 +62,9 @@ pub struct ServiceIndex {
     pub sysv_start: BTreeMap<String, Vec<String>>,
     /// SysV scripts in `/etc/init.d` (or `/etc/rc.d/init.d`) → that directory.
     pub sysv_scripts: BTreeMap<String, String>,
+    /// OpenRC service name → its links in the boot runlevels.
+    #[serde(default)]
+    pub openrc: BTreeMap<String, Vec<String>>,
 }
 
 fn base(target: &str) -> &str {
@@ -127,6 +133,19 @@ impl ServiceIndex {
                 }
             }
         }
+        for level in OPENRC_BOOT_LEVELS {
+            let dir = format!("/etc/runlevels/{level}");
+            let Ok(entries) = view.read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let link = format!("{dir}/{}", e.name);
+                // A link whose script is gone starts nothing.
+                if view.exists(&link) {
+                    ix.openrc.entry(e.name).or_default().push(link);
+                }
+            }
+        }
         for dir in SYSV_SCRIPT_DIRS {
             if let Ok(entries) = view.read_dir(dir) {
                 for e in entries {
@@ -188,6 +207,10 @@ impl ServiceIndex {
                 s.enabled = true;
                 s.evidence.extend(links.iter().cloned());
             }
+            if let Some(links) = self.openrc.get(script) {
+                s.enabled = true;
+                s.evidence.extend(links.iter().cloned());
+            }
         }
         if s.masked {
             s.enabled = false;
@@ -205,6 +228,9 @@ impl ServiceIndex {
             .collect();
         for s in self.sysv_start.keys() {
             v.insert(format!("{s} (sysv)"));
+        }
+        for s in self.openrc.keys() {
+            v.insert(format!("{s} (openrc)"));
         }
         v.into_iter().take(MAX_ENABLED_LIST).collect()
     }
@@ -284,6 +310,41 @@ pub(crate) mod tests {
         assert_eq!(
             en,
             vec!["aegis (sysv)".to_string(), "ssh.service".to_string()]
+        );
+    }
+
+    #[test]
+    fn openrc_runlevels() {
+        // Alpine: rc-update's links; a shutdown-runlevel link and a dangling link enable nothing.
+        let view = MemFs::new()
+            .file("/etc/init.d/sshd", "#!/sbin/openrc-run\n")
+            .file("/etc/init.d/networking", "#!/sbin/openrc-run\n")
+            .file("/etc/init.d/killprocs", "#!/sbin/openrc-run\n")
+            .file("/etc/init.d/crond", "#!/sbin/openrc-run\n")
+            .link("/etc/runlevels/default/sshd", "/etc/init.d/sshd")
+            .link("/etc/runlevels/boot/networking", "/etc/init.d/networking")
+            .link("/etc/runlevels/shutdown/killprocs", "/etc/init.d/killprocs")
+            .link("/etc/runlevels/default/gone", "/etc/init.d/gone")
+            .view();
+        let ix = ServiceIndex::load(&view);
+        let s = ix.unit_state("sshd.service");
+        assert!(s.exists && s.enabled, "{s:?}");
+        assert_eq!(
+            s.evidence,
+            vec![
+                "/etc/init.d/sshd".to_string(),
+                "/etc/runlevels/default/sshd".to_string()
+            ]
+        );
+        assert!(!ix.unit_state("killprocs").enabled);
+        assert!(ix.unit_state("crond").exists && !ix.unit_state("crond").enabled);
+        assert!(!ix.unit_state("gone").enabled);
+        assert_eq!(
+            ix.enabled_units(),
+            vec![
+                "networking (openrc)".to_string(),
+                "sshd (openrc)".to_string()
+            ]
         );
     }
 
