@@ -39,6 +39,15 @@ const ATTR_VOLUME_ID: u8 = 0x08;
 /// Bytes of the read-ahead window of [`FatIo`]: `fatfs` reads directories 32 bytes at a time.
 const FAT_IO_WINDOW: u64 = 4096;
 
+/// The largest directory the FAT specification allows: 65,536 entries of 32 bytes.
+const DIR_MAX_BYTES: u64 = 65_536 * 32;
+
+/// Bytes one request may read per directory it walks through: the directory itself plus the
+/// allocation-table entries of its clusters, with room to spare. `fatfs` does not detect a
+/// cluster chain that loops back on itself; a directory on such a chain with no end-of-directory
+/// entry would be iterated forever. The read budget ([`FatIo::budget`]) ends it instead.
+const DIR_BUDGET: u64 = 2 * DIR_MAX_BYTES;
+
 /// The `Read + Write + Seek` handed to `fatfs`: reads from the source through a small aligned
 /// window (so that 32-byte directory reads do not each go to the page cache), refuses every
 /// write. (`Clone` only because fatfs's derived `DirEntry: Clone` asks it of the reader type;
@@ -50,17 +59,36 @@ pub(crate) struct FatIo {
     window: Vec<u8>,
     window_start: u64,
     writes: Arc<AtomicU64>,
+    /// Bytes the current request may still read (set by the reader thread before each request):
+    /// a read past it fails, so a looping cluster chain ends in an error, not a hang.
+    budget: Arc<AtomicU64>,
 }
 
 impl FatIo {
-    fn new(src: Arc<dyn BlockSource>, writes: Arc<AtomicU64>) -> FatIo {
+    fn new(src: Arc<dyn BlockSource>, writes: Arc<AtomicU64>, budget: Arc<AtomicU64>) -> FatIo {
         FatIo {
             src,
             pos: 0,
             window: Vec::new(),
             window_start: 0,
             writes,
+            budget,
         }
+    }
+
+    /// Take `n` bytes from the request's budget.
+    fn spend(&self, n: usize) -> io::Result<()> {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        self.budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n))
+            .map(drop)
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "read budget of the request exhausted: a cluster chain loops back on itself \
+                     or a directory is larger than FAT allows",
+                )
+            })
     }
 }
 
@@ -76,6 +104,7 @@ impl Read for FatIo {
         if self.pos < self.window_start || self.pos >= window_end {
             if u64::try_from(buf.len()).unwrap_or(u64::MAX) >= FAT_IO_WINDOW {
                 // Large reads (file data) go straight through.
+                self.spend(buf.len())?;
                 let mut r = SourceReader::new(self.src.clone());
                 r.seek(SeekFrom::Start(self.pos))?;
                 let n = r.read(buf)?;
@@ -94,6 +123,7 @@ impl Read for FatIo {
         let within = usize::try_from(self.pos.saturating_sub(self.window_start)).unwrap_or(0);
         let avail = self.window.get(within..).unwrap_or_default();
         let n = avail.len().min(buf.len());
+        self.spend(n)?;
         if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
             dst.copy_from_slice(src);
         }
@@ -233,14 +263,22 @@ fn unix_time(d: fatfs::Date, t: Option<fatfs::Time>) -> i64 {
 fn mount(
     src: Arc<dyn BlockSource>,
     writes: Arc<AtomicU64>,
+    budget: Arc<AtomicU64>,
     name: &'static str,
 ) -> Result<Fs, FsError> {
-    let io = FatIo::new(src, writes);
+    let io = FatIo::new(src, writes, budget);
     fatfs::FileSystem::new(io, fatfs::FsOptions::new())
         .map_err(|e| io_err(name, "/", "opening the volume", e))
 }
 
-fn read_info(fs: &Fs, fs_type: FsType, size_bytes: u64) -> Result<VolumeInfo, FsError> {
+/// The volume's facts. `budget` is the reader's read budget: one directory's worth for the
+/// label in the root directory, the whole volume for the allocation-table scan of the free count.
+fn read_info(
+    fs: &Fs,
+    fs_type: FsType,
+    size_bytes: u64,
+    budget: &AtomicU64,
+) -> Result<VolumeInfo, FsError> {
     let name = fs_type.name();
     let actual = match fs.fat_type() {
         fatfs::FatType::Fat12 => FsType::Fat12,
@@ -256,6 +294,7 @@ fn read_info(fs: &Fs, fs_type: FsType, size_bytes: u64) -> Result<VolumeInfo, Fs
     }
     let id = fs.volume_id();
     let bpb_label = fs.volume_label().trim_end().to_string();
+    budget.store(DIR_BUDGET, Ordering::Relaxed);
     let root_label = fs
         .read_volume_label_from_root_dir()
         .ok()
@@ -264,6 +303,7 @@ fn read_info(fs: &Fs, fs_type: FsType, size_bytes: u64) -> Result<VolumeInfo, Fs
     let label = root_label
         .or(Some(bpb_label))
         .filter(|l| !l.is_empty() && l != "NO NAME");
+    budget.store(size_bytes.saturating_add(DIR_BUDGET), Ordering::Relaxed);
     let stats = fs
         .stats()
         .map_err(|e| io_err(name, "/", "reading the allocation table", e))?;
@@ -308,10 +348,11 @@ fn serve(
 ) {
     let name = fs_type.name();
     let size = src.len();
+    let budget = Arc::new(AtomicU64::new(DIR_BUDGET));
     let mut mounted = None;
     let info = guarded(name, "/", "opening the volume", || {
-        let fs = mount(src, writes, name)?;
-        let info = read_info(&fs, fs_type, size);
+        let fs = mount(src, writes, budget.clone(), name)?;
+        let info = read_info(&fs, fs_type, size, &budget);
         mounted = Some(fs);
         info
     });
@@ -327,7 +368,21 @@ fn serve(
         dirs: HashMap::new(),
         cached_bytes: 0,
     };
+    // Each request may read every directory on its path (and the root) once, and a file up to
+    // what was asked: the cache only makes it read less.
+    let dirs_budget = |path: &str| {
+        let depth =
+            u64::try_from(path.split('/').filter(|c| !c.is_empty()).count()).unwrap_or(u64::MAX);
+        depth.saturating_add(2).saturating_mul(DIR_BUDGET)
+    };
     for job in jobs {
+        let allowed = match &job {
+            Job::Metadata(path, ..) | Job::ReadDir(path, _) => dirs_budget(path),
+            Job::Read(path, max, _) => {
+                dirs_budget(path).saturating_add(max.saturating_add(DIR_BUDGET).saturating_mul(2))
+            }
+        };
+        budget.store(allowed, Ordering::Relaxed);
         // A send fails only when the caller stopped waiting: nothing to do then.
         match job {
             Job::Metadata(path, operation, reply) => {

@@ -279,3 +279,83 @@ fn directory_entry_pointing_at_the_root_nests_to_the_path_limit() {
     let e = fs.read_dir(&dir).unwrap_err();
     assert!(e.to_string().contains("longer than 4096 bytes"), "{e}");
 }
+
+/// A directory whose cluster chain loops back to its first cluster, with no end-of-directory
+/// entry anywhere on it (every slot deleted): fatfs would iterate it forever. The reader's read
+/// budget ends the listing and the lookups with an error, and the rest of the volume still reads.
+#[test]
+fn looping_directory_chain_ends_in_an_error() {
+    let mut img = formatted(4);
+    {
+        let fs =
+            fatfs::FileSystem::new(Cursor::new(&mut img[..]), fatfs::FsOptions::new()).unwrap();
+        let root = fs.root_dir();
+        root.create_file("keep.txt")
+            .unwrap()
+            .write_all(b"still here\n")
+            .unwrap();
+        let d = root.create_dir("loop").unwrap();
+        // 40 entries of 32 bytes, long names included: the directory spans several clusters.
+        for i in 0..40 {
+            d.create_file(&format!("f{i:02}.txt")).unwrap();
+        }
+        for i in 0..40 {
+            d.remove(&format!("f{i:02}.txt")).unwrap();
+        }
+    }
+    // The boot sector's geometry (FAT16: one reserved region, then the FATs, the fixed root
+    // directory, the data area).
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let bps = u16_at(&img, 11);
+    let spc = img[13] as usize;
+    let reserved = u16_at(&img, 14);
+    let fats = img[16] as usize;
+    let root_entries = u16_at(&img, 17);
+    let fat_sectors = u16_at(&img, 22);
+    let fat = reserved * bps;
+    let root_dir = fat + fats * fat_sectors * bps;
+    let data = root_dir + root_entries * 32;
+    let cluster = spc * bps;
+    let first = (0..root_entries)
+        .map(|i| root_dir + i * 32)
+        .find(|&e| &img[e..e + 11] == b"LOOP       ")
+        .map(|e| u16_at(&img, e + 26))
+        .expect("LOOP entry");
+    let mut chain = vec![first];
+    loop {
+        let next = u16_at(&img, fat + chain.last().unwrap() * 2);
+        if next >= 0xFFF8 {
+            break;
+        }
+        chain.push(next);
+    }
+    assert!(chain.len() >= 3, "the directory spans {chain:?}");
+    for &c in &chain {
+        let start = data + (c - 2) * cluster;
+        for slot in (start..start + cluster).step_by(32) {
+            if img[slot] == 0 {
+                img[slot] = 0xE5;
+            }
+        }
+    }
+    let last = *chain.last().unwrap();
+    for f in 0..fats {
+        let at = fat + f * fat_sectors * bps + last * 2;
+        img[at..at + 2].copy_from_slice(&(first as u16).to_le_bytes());
+    }
+
+    let fs = open(img);
+    let err = imgcheck_core::error_chain(&fs.read_dir("/loop").unwrap_err());
+    assert!(err.contains("cluster chain loops"), "{err}");
+    let err = imgcheck_core::error_chain(&fs.metadata("/loop/nothing.txt").unwrap_err());
+    assert!(err.contains("cluster chain loops"), "{err}");
+    // The rest of the volume is unaffected.
+    assert_eq!(fs.read("/keep.txt", 1 << 20).unwrap(), b"still here\n");
+    let names: Vec<String> = fs
+        .read_dir("/")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["keep.txt", "loop"]);
+}
