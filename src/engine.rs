@@ -596,6 +596,7 @@ fn build_facts(
             file_size: f.file_size,
             allocated_bytes: f.allocated_bytes,
             has_backing: f.backing.is_some(),
+            backing_unread: f.backing.as_ref().is_some_and(|b| !b.followed),
             backing_reference: f.backing.as_ref().map(|b| b.reference.clone()),
             dirty: f.dirty,
             corrupt: f.corrupt,

@@ -673,6 +673,28 @@ fn linux_backing() {
         "recommended",
         "not followed (use --follow-backing)",
     );
+    // The overlay stores almost nothing; judging the zeros where the backing file's data would be
+    // would report a disk without partitions or a boot path: those checks are not evaluated, only
+    // the container's own checks run.
+    assert_eq!(c["summary"]["strongly_recommended"], 1, "{:#}", c["summary"]);
+    assert_status(
+        &c,
+        &[
+            "disk.system-image",
+            "disk.partition-table",
+            "boot.boot-mode",
+            "disk.encrypted-volume",
+            "disk.swap",
+            "boot.uefi-fallback",
+            "linux.fstab",
+        ],
+        "not_evaluated",
+    );
+    assert_status(
+        &c,
+        &["disk.image-format", "disk.size-limits", "disk.allocation"],
+        "no_risk",
+    );
     let out = run(&[
         "inspect",
         "--json",

@@ -23,6 +23,17 @@ counted as no risk) and **Not applicable**.\n\n",
     );
     let _ = writeln!(
         s,
+        "When the image has a backing file or parent disk that was not opened (no \
+`--follow-backing`), only the checks of the container itself run ({}); every check of the \
+disk's contents is *Not evaluated*, because what the backing file provides reads as zeros.\n",
+        crate::engine::CONTAINER_CHECKS
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
         "Targets (`--target`): {} (default `{}`).\n",
         TargetProfile::NAMES
             .iter()

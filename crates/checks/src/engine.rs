@@ -45,6 +45,36 @@ pub fn run_checks_in(
         .collect()
 }
 
+/// The checks that judge the container alone (format, integrity, sizes, allocation), not the
+/// disk's contents: the only ones that run when a backing file was not opened.
+pub const CONTAINER_CHECKS: &[&str] = &[
+    "disk.image-format",
+    "disk.image-integrity",
+    "disk.size-limits",
+    "disk.size-alignment",
+    "disk.allocation",
+];
+
+/// The verdict a check gets without running: *Not evaluated* for a check of the disk's contents
+/// when a backing file was not opened (the contents read as zeros where the backing file would
+/// provide them: judging them would report a disk that does not exist), then the applicability
+/// gate ([`gate`]). `None` = run it.
+pub fn pre_gate(meta: &CheckMeta, facts: &Facts) -> Option<Verdict> {
+    if facts.image.backing_unread && !CONTAINER_CHECKS.contains(&meta.id) {
+        return Some(Verdict::not_evaluated(format!(
+            "the backing file {} was not opened (use --follow-backing): the disk's contents are \
+             unknown where the image does not store them",
+            facts
+                .image
+                .backing_reference
+                .as_deref()
+                .map(|r| format!("\"{r}\""))
+                .unwrap_or_else(|| "of the image".into())
+        )));
+    }
+    gate(meta.applies_to, facts)
+}
+
 /// The verdict a check gets without running, when the guest does not fit its applicability.
 /// `None` = run it.
 pub fn gate(applies_to: Applicability, facts: &Facts) -> Option<Verdict> {
@@ -73,7 +103,7 @@ pub fn gate(applies_to: Applicability, facts: &Facts) -> Option<Verdict> {
 /// Gate, then run one check, turning a panic into *Not evaluated*.
 fn run_one(check: &dyn Check, facts: &Facts, profile: &TargetProfile) -> Verdict {
     let meta = check.meta();
-    if let Some(v) = gate(meta.applies_to, facts) {
+    if let Some(v) = pre_gate(meta, facts) {
         return v;
     }
     match catch_unwind(AssertUnwindSafe(|| check.run(facts, profile))) {
@@ -133,6 +163,35 @@ mod tests {
         }
         fn run(&self, _: &Facts, _: &TargetProfile) -> Verdict {
             Verdict::pass()
+        }
+    }
+
+    #[test]
+    fn an_unread_backing_file_leaves_only_the_container_checks() {
+        let mut f = crate::testutil::good_linux();
+        f.image.has_backing = true;
+        f.image.backing_reference = Some("base.qcow2".into());
+        let before = run_checks(&f, &TargetProfile::alibaba());
+        f.image.backing_unread = true;
+        let after = run_checks(&f, &TargetProfile::alibaba());
+        for id in CONTAINER_CHECKS {
+            assert!(REGISTRY.iter().any(|c| c.meta().id == *id), "{id} is registered");
+        }
+        for (b, a) in before.iter().zip(&after) {
+            if CONTAINER_CHECKS.contains(&a.id()) {
+                assert_eq!(a.verdict, b.verdict, "{}", a.id());
+            } else {
+                match &a.verdict {
+                    Verdict::NotEvaluated { reason } => assert!(
+                        reason.starts_with(
+                            "the backing file \"base.qcow2\" was not opened (use --follow-backing)"
+                        ),
+                        "{}: {reason}",
+                        a.id()
+                    ),
+                    other => panic!("{}: {other:?}", a.id()),
+                }
+            }
         }
     }
 

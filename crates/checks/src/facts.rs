@@ -119,6 +119,10 @@ pub struct ImageInfo {
     pub has_backing: bool,
     /// The backing reference exactly as stored.
     pub backing_reference: Option<String>,
+    /// The image has a backing file / parent disk that was not opened (no `--follow-backing`):
+    /// what the image does not store itself reads as zeros, so the disk's contents are unknown.
+    #[serde(default)]
+    pub backing_unread: bool,
     /// Not closed cleanly (qcow2 dirty bit, VHDX log to replay).
     pub dirty: bool,
     /// The format's own corrupt marker is set.
