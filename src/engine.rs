@@ -177,6 +177,11 @@ pub struct Analysis {
     pub guest: Option<(Assembly, LinuxFacts)>,
     /// The Windows guest, if one was found: its volume id and facts.
     pub windows: Option<(String, imgcheck_inspect::windows::WindowsFacts)>,
+    /// The other Linux roots, in the order they were found (only at [`Depth::Facts`]: `inspect`
+    /// reports every root; the checks look at the first).
+    pub more_linux: Vec<(Assembly, LinuxFacts)>,
+    /// The other Windows roots (only at [`Depth::Facts`]).
+    pub more_windows: Vec<(String, imgcheck_inspect::windows::WindowsFacts)>,
     /// Number of OS roots found (Linux and Windows).
     pub roots: u32,
     /// md arrays found.
@@ -284,9 +289,31 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
         .map(|v| volume_desc(v, table.as_ref().ok()))
         .collect();
     let roots = imgcheck_inspect::find_linux_roots(&descs);
-    let mut guest = roots.first().and_then(|&r| {
+    // Firmware evidence outside any filesystem: GRUB's boot.img in the MBR, its core.img in a
+    // BIOS boot partition or the gap after the MBR (imgcheck_inspect::firmware::disk_evidence).
+    let disk_firmware = match (depth, &table) {
+        (Depth::Facts | Depth::Checks, Ok(t)) if !roots.is_empty() => {
+            let parts: Vec<imgcheck_inspect::firmware::DiskPartition> = t
+                .partitions
+                .iter()
+                .map(|p| imgcheck_inspect::firmware::DiskPartition {
+                    number: p.number,
+                    start: p.start,
+                    size: p.size,
+                    type_id: p.type_id.clone(),
+                })
+                .collect();
+            Some(imgcheck_inspect::firmware::disk_evidence(
+                src.as_ref(),
+                &parts,
+                u64::from(t.sector_size),
+            ))
+        }
+        _ => None,
+    };
+    let linux_guest = |r: usize| {
         imgcheck_inspect::assemble(&descs, r, limits.max_symlink_depth, 1 << 20).map(|a| {
-            let f = match depth {
+            let mut f = match depth {
                 Depth::Facts => imgcheck_inspect::linux::inspect(&a.view, &limits),
                 Depth::Checks => imgcheck_inspect::linux::inspect_with(
                     &a.view,
@@ -295,29 +322,23 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
                 ),
                 Depth::Layers => LinuxFacts::default(),
             };
+            if let Some(d) = &disk_firmware {
+                f.firmware.add_disk(d.clone());
+            }
             (a, f)
         })
-    });
-    // Firmware evidence outside any filesystem: GRUB's boot.img in the MBR, its core.img in a
-    // BIOS boot partition or the gap after the MBR (imgcheck_inspect::firmware::disk_evidence).
-    if let (Depth::Facts | Depth::Checks, Some((_, l)), Ok(t)) = (depth, guest.as_mut(), &table) {
-        let parts: Vec<imgcheck_inspect::firmware::DiskPartition> = t
-            .partitions
+    };
+    let guest = roots.first().and_then(|&r| linux_guest(r));
+    // `inspect` reports every root, not only the one the checks look at.
+    let more_linux: Vec<(Assembly, LinuxFacts)> = if depth == Depth::Facts {
+        roots
             .iter()
-            .map(|p| imgcheck_inspect::firmware::DiskPartition {
-                number: p.number,
-                start: p.start,
-                size: p.size,
-                type_id: p.type_id.clone(),
-            })
-            .collect();
-        l.firmware
-            .add_disk(imgcheck_inspect::firmware::disk_evidence(
-                src.as_ref(),
-                &parts,
-                u64::from(t.sector_size),
-            ));
-    }
+            .skip(1)
+            .filter_map(|&r| linux_guest(r))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Windows: a volume with \Windows\System32\config\SYSTEM; the others may hold the boot files.
     let win_roots: Vec<usize> = volumes
         .iter()
@@ -328,7 +349,7 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
         })
         .map(|(i, _)| i)
         .collect();
-    let windows = win_roots.first().and_then(|&w| {
+    let windows_guest = |w: usize| {
         let os = volumes.get(w)?;
         let others: Vec<(String, &dyn GuestFs)> = volumes
             .iter()
@@ -344,7 +365,17 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
             Depth::Layers => imgcheck_inspect::windows::WindowsFacts::default(),
         };
         Some((os.id.clone(), facts))
-    });
+    };
+    let windows = win_roots.first().and_then(|&w| windows_guest(w));
+    let more_windows = if depth == Depth::Facts {
+        win_roots
+            .iter()
+            .skip(1)
+            .filter_map(|&w| windows_guest(w))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let t4 = Instant::now();
     let roots_found =
         u32::try_from(roots.len().saturating_add(win_roots.len())).unwrap_or(u32::MAX);
@@ -365,6 +396,8 @@ pub fn analyse_to(args: &ImageArgs, depth: Depth) -> anyhow::Result<Analysis> {
         volumes,
         guest,
         windows,
+        more_linux,
+        more_windows,
         roots: roots_found,
         facts,
         timings: Timings {

@@ -71,8 +71,153 @@ pub fn to_json(a: &Analysis) -> Value {
         "md_arrays": a.md_arrays,
         "lvm": a.lvm.as_ref().map(|l| &l.vgs),
         "roots_found": a.roots,
+        "os": os_list(a),
         "guest": guest.or(windows),
         "anomalies": a.facts.anomalies,
+    })
+}
+
+/// One entry per operating-system root found (Linux roots first, in the order they were found,
+/// then Windows roots): the summary virt-inspector gives (type, distribution, version, product,
+/// arch, hostname, root, mount points, kernels with their initramfs modules, boot loader,
+/// firmware, packages, cloud-init, network). `guest` holds every fact of the first root.
+fn os_list(a: &Analysis) -> Vec<Value> {
+    let linux = a.guest.iter().chain(a.more_linux.iter());
+    let windows = a.windows.iter().chain(a.more_windows.iter());
+    linux
+        .map(|(asm, l)| linux_os(a, asm, l))
+        .chain(windows.map(|(vol, w)| windows_os(vol, w)))
+        .collect()
+}
+
+/// The filesystem type and UUID of volume `id`, as the volume layer found them.
+fn volume_fs<'a>(a: &'a Analysis, id: &str) -> (Option<&'a str>, Option<&'a str>) {
+    a.facts
+        .volumes
+        .iter()
+        .find(|v| v.id == id)
+        .map(|v| match &v.content {
+            VolumeContent::Filesystem(f) => (Some(f.fs_type.as_str()), f.uuid.as_deref()),
+            VolumeContent::Swap { uuid, .. } => (Some("swap"), uuid.as_deref()),
+            _ => (None, None),
+        })
+        .unwrap_or((None, None))
+}
+
+fn linux_os(
+    a: &Analysis,
+    asm: &imgcheck_inspect::Assembly,
+    l: &imgcheck_inspect::linux::LinuxFacts,
+) -> Value {
+    let mut mountpoints: Vec<Value> = Vec::new();
+    if !asm.mounts.iter().any(|m| m.entry.mount_point == "/") {
+        // No fstab line for `/`: the root is where the guest was found.
+        let (fs_type, uuid) = volume_fs(a, &asm.root_volume);
+        mountpoints.push(json!({
+            "mountpoint": "/", "volume": asm.root_volume, "fs_type": fs_type, "uuid": uuid,
+            "device": null, "resolved": true,
+        }));
+    }
+    for m in &asm.mounts {
+        let e = &m.entry;
+        let v = match &m.resolution {
+            Resolution::Resolved { volume } => {
+                let (fs_type, uuid) = volume_fs(a, volume);
+                json!({
+                    "mountpoint": e.mount_point, "volume": volume,
+                    "fs_type": fs_type.unwrap_or(e.fs_type.as_str()), "uuid": uuid,
+                    "device": e.spec_raw, "resolved": true,
+                })
+            }
+            Resolution::Unresolved { reason } => json!({
+                "mountpoint": e.mount_point, "volume": null, "fs_type": e.fs_type, "uuid": null,
+                "device": e.spec_raw, "resolved": false, "reason": reason,
+            }),
+            // proc, tmpfs, network filesystems: not volumes of the image.
+            Resolution::NotADevice => continue,
+        };
+        mountpoints.push(v);
+    }
+    let kernels: Vec<Value> = l
+        .kernels
+        .iter()
+        .map(|k| {
+            let s = k.initrd_summary.as_ref();
+            json!({
+                "version": k.version,
+                "default": k.default,
+                "image": k.image,
+                "initramfs": k.initrd,
+                "initramfs_complete": s.map(|s| s.complete),
+                "initramfs_error": s.and_then(|s| s.error.as_deref()),
+                "initramfs_modules": s.map(|s| s.modules.as_slice()).unwrap_or_default(),
+                "drivers": k.drivers,
+            })
+        })
+        .collect();
+    let b = &l.boot;
+    let bootloader = json!({
+        "kind": b.loader,
+        "config": b.config_path,
+        "default_entry": b.default_entry.as_ref().map(|e| json!({
+            "title": e.title,
+            "kernel": e.kernel,
+            "version": e.version,
+            "initrd": e.initrd,
+            "cmdline": e.cmdline,
+            "source": e.source,
+            "line": e.line,
+        })),
+    });
+    let ci = &l.agents.cloud_init;
+    json!({
+        "type": "linux",
+        "distro": l.distro,
+        "version": l.version,
+        "codename": l.codename,
+        "product_name": l.pretty_name,
+        "arch": l.arch,
+        "hostname": l.hostname,
+        "root": asm.root_volume,
+        "mountpoints": mountpoints,
+        "kernels": kernels,
+        "bootloader": bootloader,
+        "firmware": l.firmware.firmware,
+        "package_format": l.packages.format,
+        "packages": l.packages.list.len(),
+        "cloud_init": {
+            "present": ci.binary.is_some() || ci.version.is_some(),
+            "version": ci.version,
+            "datasources": ci.datasource_list,
+            "disabled": ci.disabled_file,
+        },
+        "network": l.network.interfaces,
+        "timezone": l.timezone.as_ref().map(|t| &t.zone),
+    })
+}
+
+fn windows_os(vol: &str, w: &imgcheck_inspect::windows::WindowsFacts) -> Value {
+    json!({
+        "type": "windows",
+        "product_name": w.product_name,
+        "edition": w.edition_id,
+        "installation_type": w.installation_type,
+        "version": match (w.major_version, w.minor_version) {
+            (Some(ma), Some(mi)) => Some(format!("{ma}.{mi}")),
+            _ => None,
+        },
+        "build": w.build,
+        "ubr": w.ubr,
+        "display_version": w.display_version,
+        "arch": w.arch,
+        "hostname": w.hostname,
+        "root": vol,
+        "systemroot": w.system_root,
+        "drive_letters": w.drive_letters,
+        "drivers": w.drivers,
+        "services": w.services.len(),
+        "hotfixes": w.hotfixes,
+        "bcd": w.bcd,
     })
 }
 
@@ -234,6 +379,28 @@ fn print_text(a: &Analysis) {
                 );
             }
         }
+    }
+    for (asm, l) in &a.more_linux {
+        outln!(
+            "another root: linux, {} ({} {}), arch {}, hostname {}, volume {}",
+            escape_text(l.pretty_name.as_deref().unwrap_or("unknown distribution")),
+            l.distro.as_deref().unwrap_or("?"),
+            l.version.as_deref().unwrap_or("?"),
+            l.arch.as_deref().unwrap_or("unknown"),
+            escape_text(l.hostname.as_deref().unwrap_or("-")),
+            asm.root_volume
+        );
+    }
+    let first_windows_shown = a.guest.is_none();
+    let skip = usize::from(first_windows_shown);
+    for (vol, w) in a.windows.iter().chain(a.more_windows.iter()).skip(skip) {
+        outln!(
+            "another root: windows, {} (build {}), arch {}, hostname {}, volume {vol}",
+            escape_text(w.product_name.as_deref().unwrap_or("unknown product")),
+            w.build.as_deref().unwrap_or("?"),
+            w.arch.as_deref().unwrap_or("unknown"),
+            escape_text(w.hostname.as_deref().unwrap_or("-"))
+        );
     }
     if !a.facts.anomalies.is_empty() {
         outln!("anomalies ({}):", a.facts.anomalies.len());

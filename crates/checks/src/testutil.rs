@@ -200,6 +200,7 @@ pub fn linux_kernel(version: &str) -> imgcheck_inspect::linux::KernelInfo {
             truncated: false,
             stopped_early: false,
             error: None,
+            modules: names.iter().map(|n| (*n).to_string()).collect(),
         }),
         ..KernelInfo::default()
     }

@@ -75,6 +75,11 @@ pub struct InitrdSummary {
     /// `module_count` count only what came before, `complete` is false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,
+    /// The names of the kernel modules listed, sorted (`inspect --json` shows them under
+    /// `os[].kernels[].initramfs_modules`; left out of the facts' own serialisation, which the
+    /// check report embeds).
+    #[serde(skip)]
+    pub modules: Vec<String>,
 }
 
 /// How much of each initramfs [`inspect_with`] lists.
@@ -379,6 +384,7 @@ pub fn initrd_summary_until(
                 .filter(|(n, _)| mods.contains(*n))
                 .map(|(n, _)| (*n).to_string())
                 .collect();
+            s.modules = mods.iter().cloned().collect();
             s.complete = l.complete();
             s.truncated = l.truncated;
             s.error = l.error;

@@ -41,8 +41,8 @@ mod text;
 pub use escape::{html as escape_html, terminal as escape_terminal};
 pub use html::to_html;
 pub use model::{
-    exit_status, AnomalyEntry, Entry, Header, ImageSection, PartitionEntry, Report, Status,
-    Summary, Tool, SCHEMA_VERSION,
+    exit_status, AnomalyEntry, Entry, Header, ImageSection, OsSection, PartitionEntry, Report,
+    Status, Summary, Tool, SCHEMA_VERSION,
 };
 pub use text::to_text;
 
@@ -207,6 +207,27 @@ mod tests {
         );
         assert_eq!(exit_status(&r), 1);
         assert_eq!(r.image.partitions[2].content.as_deref(), Some("ext4"));
+        // `checks`: every check once, in registry order, with the status of its section.
+        let ids: Vec<_> = r.checks.iter().map(|e| e.id.as_str()).collect();
+        let registry: Vec<_> = imgcheck_checks::REGISTRY
+            .iter()
+            .map(|c| c.meta().id)
+            .collect();
+        assert_eq!(ids, registry);
+        for section in [
+            &r.strongly_recommended,
+            &r.recommended,
+            &r.no_risk,
+            &r.not_evaluated,
+            &r.not_applicable,
+        ] {
+            for e in section {
+                assert_eq!(r.checks.iter().find(|c| c.id == e.id), Some(e));
+            }
+        }
+        let os = r.os.as_ref().expect("os section");
+        assert_eq!(os.os_type, "linux");
+        assert_eq!(os.roots_found, 1);
     }
 
     #[test]
@@ -294,10 +315,14 @@ mod tests {
         let pos = |k: &str| j.find(&format!("\n  \"{k}\"")).unwrap();
         assert!(pos("schema_version") < pos("tool") && pos("tool") < pos("image"));
         assert!(
-            pos("summary") < pos("strongly_recommended")
-                && pos("not_applicable") < pos("anomalies")
+            pos("header") < pos("os")
+                && pos("os") < pos("summary")
+                && pos("summary") < pos("strongly_recommended")
+                && pos("not_applicable") < pos("checks")
+                && pos("checks") < pos("anomalies")
         );
-        assert_eq!(keys.len(), 12);
+        assert_eq!(v["os"]["type"], "linux");
+        assert_eq!(keys.len(), 14);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Report {
     pub target: String,
     /// Informational guest facts for the header.
     pub header: Header,
+    /// The operating system the checks examined (`null` when no root was found).
+    pub os: Option<OsSection>,
     /// Counts per section.
     pub summary: Summary,
     /// Checks with at least one strongly recommended finding.
@@ -36,6 +38,9 @@ pub struct Report {
     pub not_evaluated: Vec<Entry>,
     /// Checks that do not concern this image.
     pub not_applicable: Vec<Entry>,
+    /// Every check in registry order (the order of `docs/checks.md`), whatever its status: the
+    /// same entries as the five sections above, in one flat list.
+    pub checks: Vec<Entry>,
     /// What the layers found wrong without stopping.
     pub anomalies: Vec<AnomalyEntry>,
 }
@@ -116,6 +121,26 @@ pub struct Header {
     pub boot_mode: Option<String>,
 }
 
+/// The operating system the checks examined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsSection {
+    /// `linux`, `windows`.
+    #[serde(rename = "type")]
+    pub os_type: String,
+    /// Distribution id (Linux).
+    pub distro: Option<String>,
+    /// Version (`12`, `9.4`; Windows: `10.0`).
+    pub version: Option<String>,
+    /// Product name (os-release `PRETTY_NAME`, Windows `ProductName`).
+    pub product_name: Option<String>,
+    /// Architecture.
+    pub arch: Option<String>,
+    /// The volume the root was found on, as `inspect` lists volumes.
+    pub root: Option<String>,
+    /// Operating system roots found on the disk (the checks examine one; `inspect` lists all).
+    pub roots_found: u32,
+}
+
 /// Counts of checks per section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -194,12 +219,22 @@ impl Report {
             image: image_section(facts, path),
             target: target.into(),
             header: header(facts),
+            os: facts.guest.as_ref().map(|g| OsSection {
+                os_type: g.os_type.clone(),
+                distro: g.distro.clone(),
+                version: g.version.clone(),
+                product_name: g.pretty_name.clone(),
+                arch: g.arch.clone(),
+                root: g.root_volume.clone(),
+                roots_found: g.roots_found,
+            }),
             summary: Summary::default(),
             strongly_recommended: Vec::new(),
             recommended: Vec::new(),
             no_risk: Vec::new(),
             not_evaluated: Vec::new(),
             not_applicable: Vec::new(),
+            checks: Vec::new(),
             anomalies: facts
                 .anomalies
                 .iter()
@@ -223,34 +258,36 @@ impl Report {
                 reason: None,
                 findings: Vec::new(),
             };
-            match &res.verdict {
+            let section = match &res.verdict {
                 Verdict::Pass { detail } => {
                     e.detail = detail.clone();
-                    r.no_risk.push(e);
+                    &mut r.no_risk
                 }
                 // An empty findings list is a pass in effect; keep it visible as such.
-                Verdict::Findings(f) if f.is_empty() => r.no_risk.push(e),
+                Verdict::Findings(f) if f.is_empty() => &mut r.no_risk,
                 Verdict::Findings(f) => {
                     e.findings = f.clone();
                     if res.verdict.worst_severity() == Some(Severity::StronglyRecommended) {
                         e.status = Status::StronglyRecommended;
-                        r.strongly_recommended.push(e);
+                        &mut r.strongly_recommended
                     } else {
                         e.status = Status::Recommended;
-                        r.recommended.push(e);
+                        &mut r.recommended
                     }
                 }
                 Verdict::NotEvaluated { reason } => {
                     e.status = Status::NotEvaluated;
                     e.reason = Some(reason.clone());
-                    r.not_evaluated.push(e);
+                    &mut r.not_evaluated
                 }
                 Verdict::NotApplicable { reason } => {
                     e.status = Status::NotApplicable;
                     e.reason = Some(reason.clone());
-                    r.not_applicable.push(e);
+                    &mut r.not_applicable
                 }
-            }
+            };
+            section.push(e.clone());
+            r.checks.push(e);
         }
         r.summary = Summary {
             strongly_recommended: r.strongly_recommended.len(),

@@ -40,7 +40,7 @@ impl Check for Platform {
         if g.roots_found > 1 {
             return Verdict::Findings(vec![Finding::recommended(
                 format!(
-                    "{} Linux roots found on the disk; the checks inspected the one on volume {vol}",
+                    "{} operating system roots found on the disk; the checks inspected the Linux root on volume {vol} (`imgcheck inspect` lists them all)",
                     g.roots_found
                 ),
                 META.remedy,
@@ -68,7 +68,16 @@ mod tests {
     fn two_roots_are_recommended() {
         let mut f = good_linux();
         f.guest.as_mut().unwrap().roots_found = 2;
-        findings(&Platform.run(&f, &TargetProfile::alibaba()), &[Recommended]);
+        let v = Platform.run(&f, &TargetProfile::alibaba());
+        findings(&v, &[Recommended]);
+        let Verdict::Findings(list) = v else { panic!() };
+        assert!(
+            list[0]
+                .message
+                .starts_with("2 operating system roots found"),
+            "{}",
+            list[0].message
+        );
     }
 
     #[test]
