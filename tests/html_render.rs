@@ -2,6 +2,9 @@
 //! loads the self-contained page from a file, with the network disabled, and
 //! - its DOM after rendering has the console's sections with the counts of the JSON report, every
 //!   check id and every finding's message;
+//! - the browser's console stays empty: Chromium logs every console message of the page to stderr
+//!   (`--enable-logging=stderr`, lines with `:CONSOLE`); a probe page with a `console.error`
+//!   proves that such messages are seen;
 //! - its screenshot shows the page's colours where the counts say they must be: the red of
 //!   "Strongly recommended" when there is such a finding, the green of "No risks found", and the
 //!   blue of a filesystem segment in the disk-layout bar.
@@ -37,7 +40,8 @@ const FLAGS: &[&str] = &[
     "--force-device-scale-factor=1",
 ];
 
-fn chromium(args: &[&str], profile: &Path) -> Vec<u8> {
+/// Chromium's stdout and its log on stderr.
+fn chromium(args: &[&str], profile: &Path) -> (Vec<u8>, String) {
     let user_data = format!("--user-data-dir={}", profile.display());
     let all: Vec<&str> = FLAGS
         .iter()
@@ -58,7 +62,12 @@ fn chromium(args: &[&str], profile: &Path) -> Vec<u8> {
         out.timed_out,
         out.stderr
     );
-    out.stdout
+    (out.stdout, out.stderr)
+}
+
+/// The console messages of the page in Chromium's log.
+fn console_lines(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains(":CONSOLE")).collect()
 }
 
 /// Every pixel of a PNG as RGB.
@@ -109,7 +118,16 @@ fn check_rendering(image: &Path, name: &str) {
     let profile = dir.path().join("profile");
 
     // 1. The DOM after rendering.
-    let dom = String::from_utf8(chromium(&["--dump-dom", &url], &profile)).unwrap();
+    let (dom, log) = chromium(
+        &["--enable-logging=stderr", "--v=0", "--dump-dom", &url],
+        &profile,
+    );
+    let dom = String::from_utf8(dom).unwrap();
+    let console = console_lines(&log);
+    assert!(
+        console.is_empty(),
+        "{name}: the page logged to the browser console: {console:#?}"
+    );
     let s = &json["summary"];
     for (key, heading) in [
         ("strongly_recommended", "Strongly recommended fixes"),
@@ -211,6 +229,30 @@ fn html_report_renders_in_chromium() {
     if !require_tools("html_report_renders_in_chromium", &["chromium"]) {
         return;
     }
+    // The console detector sees a page's console messages.
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        "<!doctype html><p>probe</p><script>console.error(\"imgcheck-probe\")</script>",
+    )
+    .unwrap();
+    let (_, log) = chromium(
+        &[
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            &format!("file://{}", probe.display()),
+        ],
+        &dir.path().join("profile"),
+    );
+    assert!(
+        console_lines(&log)
+            .iter()
+            .any(|l| l.contains("imgcheck-probe")),
+        "Chromium did not log the probe's console message: {log}"
+    );
+
     let root = repo_root();
     check_rendering(&root.join("testdata/sample/sample.qcow2"), "sample");
     check_rendering(
@@ -220,6 +262,10 @@ fn html_report_renders_in_chromium() {
     check_rendering(
         &root.join("testdata/windows/windows-bad.qcow2"),
         "windows-bad",
+    );
+    check_rendering(
+        &root.join("testdata/multiroot/dual-boot.qcow2"),
+        "dual-boot",
     );
 }
 
