@@ -49,6 +49,7 @@ fn inspect_lists_both_roots() {
     assert_eq!(l["root"], "3");
     assert_eq!(l["firmware"], "bios+uefi");
     assert_eq!(l["package_format"], "dpkg");
+    assert_eq!(l["agents"], serde_json::json!(["cloud-init"]));
     let mounts: Vec<(String, String, String)> = l["mountpoints"]
         .as_array()
         .unwrap()

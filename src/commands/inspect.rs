@@ -192,8 +192,35 @@ fn linux_os(
             "disabled": ci.disabled_file,
         },
         "network": l.network.interfaces,
+        "agents": linux_agents(l),
         "timezone": l.timezone.as_ref().map(|t| &t.zone),
     })
+}
+
+/// The guest agents and other hypervisors' or clouds' tools present, by name.
+fn linux_agents(l: &imgcheck_inspect::linux::LinuxFacts) -> Vec<String> {
+    let a = &l.agents;
+    let mut out = Vec::new();
+    if a.cloud_init.binary.is_some() || a.cloud_init.version.is_some() {
+        out.push("cloud-init".to_string());
+    }
+    for (name, agent) in [
+        ("aliyun-assist", &a.cloud_assistant),
+        ("aegis", &a.security_center),
+        ("qemu-guest-agent", &a.qemu_guest_agent),
+    ] {
+        if agent.present {
+            out.push(name.to_string());
+        }
+    }
+    out.extend(
+        a.other_hypervisor_tools
+            .iter()
+            .chain(a.cloud_agents.iter())
+            .filter(|(_, x)| x.present)
+            .map(|(n, _)| n.clone()),
+    );
+    out
 }
 
 fn windows_os(vol: &str, w: &imgcheck_inspect::windows::WindowsFacts) -> Value {
@@ -353,6 +380,15 @@ fn print_text(a: &Analysis) {
                     (Some(v), None, _) => escape_text(v),
                     (None, _, Some(b)) => format!("present ({}), version unknown", escape_text(b)),
                     (None, _, None) => "not found".to_string(),
+                }
+            );
+            let agents = linux_agents(l);
+            outln!(
+                "  agents: {}",
+                if agents.is_empty() {
+                    "none found".to_string()
+                } else {
+                    escape_text(&agents.join(", "))
                 }
             );
             for m in &asm.mounts {

@@ -75,6 +75,10 @@ pub struct AgentFacts {
     pub qemu_guest_agent: Agent,
     /// Other hypervisors' tools: name → evidence.
     pub other_hypervisor_tools: Vec<(String, Agent)>,
+    /// Other clouds' guest agents found (Azure's waagent, Google's guest agent, Amazon's SSM
+    /// agent, …): name → evidence.
+    #[serde(default)]
+    pub cloud_agents: Vec<(String, Agent)>,
 }
 
 fn module_names(list: &Yaml) -> Vec<String> {
@@ -337,6 +341,52 @@ pub fn inspect(view: &GuestView, ix: &ServiceIndex) -> AgentFacts {
             f.other_hypervisor_tools.push((name.to_string(), a));
         }
     }
+    // Other clouds' agents, by the programs and units their packages install (WALinuxAgent,
+    // google-guest-agent, amazon-ssm-agent, the EC2 instance-connect and Oracle Cloud agents).
+    let clouds: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "waagent",
+            &["/usr/sbin/waagent", "/usr/bin/waagent", "/etc/waagent.conf"],
+            &["walinuxagent.service", "waagent.service"],
+        ),
+        (
+            "google-guest-agent",
+            &[
+                "/usr/bin/google_guest_agent",
+                "/usr/bin/google_metadata_script_runner",
+                "/etc/default/instance_configs.cfg",
+            ],
+            &["google-guest-agent.service"],
+        ),
+        (
+            "amazon-ssm-agent",
+            &[
+                "/usr/bin/amazon-ssm-agent",
+                "/snap/amazon-ssm-agent",
+                "/etc/amazon/ssm",
+            ],
+            &[
+                "amazon-ssm-agent.service",
+                "snap.amazon-ssm-agent.amazon-ssm-agent.service",
+            ],
+        ),
+        (
+            "ec2-instance-connect",
+            &["/usr/share/ec2-instance-connect"],
+            &[],
+        ),
+        (
+            "oracle-cloud-agent",
+            &["/usr/bin/oracle-cloud-agent", "/etc/oracle-cloud-agent"],
+            &["oracle-cloud-agent.service"],
+        ),
+    ];
+    for (name, paths, units) in clouds {
+        let a = agent(view, ix, paths, units);
+        if a.present {
+            f.cloud_agents.push((name.to_string(), a));
+        }
+    }
     f
 }
 
@@ -360,6 +410,10 @@ mod tests {
             .link("/etc/rc2.d/S90aegis", "../init.d/aegis")
             .file("/usr/bin/vmtoolsd", "x")
             .file("/var/lib/cloud/instances/i-123/x", "")
+            .file("/usr/sbin/waagent", "x")
+            .file("/etc/waagent.conf", "x")
+            .file("/usr/lib/systemd/system/amazon-ssm-agent.service", "x")
+            .link("/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service", "/usr/lib/systemd/system/amazon-ssm-agent.service")
             .view();
         let ix = ServiceIndex::load(&view);
         let f = inspect(&view, &ix);
@@ -391,6 +445,33 @@ mod tests {
             .contains(&"/etc/rc2.d/S90aegis".to_string()));
         assert_eq!(f.other_hypervisor_tools.len(), 1);
         assert_eq!(f.other_hypervisor_tools[0].0, "open-vm-tools");
+        let clouds: Vec<(&str, bool, &[String])> = f
+            .cloud_agents
+            .iter()
+            .map(|(n, a)| (n.as_str(), a.enabled, a.evidence.as_slice()))
+            .collect();
+        assert_eq!(
+            clouds,
+            [
+                (
+                    "waagent",
+                    false,
+                    &[
+                        "/etc/waagent.conf".to_string(),
+                        "/usr/sbin/waagent".to_string()
+                    ][..]
+                ),
+                (
+                    "amazon-ssm-agent",
+                    true,
+                    &[
+                        "/etc/systemd/system/multi-user.target.wants/amazon-ssm-agent.service"
+                            .to_string(),
+                        "/usr/lib/systemd/system/amazon-ssm-agent.service".to_string()
+                    ][..]
+                )
+            ]
+        );
         assert!(f.growpart.is_none());
     }
 
