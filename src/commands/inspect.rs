@@ -227,6 +227,7 @@ fn windows_os(vol: &str, w: &imgcheck_inspect::windows::WindowsFacts) -> Value {
     json!({
         "type": "windows",
         "product_name": w.product_name,
+        "release": w.release,
         "edition": w.edition_id,
         "installation_type": w.installation_type,
         "version": match (w.major_version, w.minor_version) {
@@ -244,6 +245,7 @@ fn windows_os(vol: &str, w: &imgcheck_inspect::windows::WindowsFacts) -> Value {
         "drivers": w.drivers,
         "services": w.services.len(),
         "hotfixes": w.hotfixes,
+        "driver_packages": w.driver_database.packages.iter().map(|p| &p.name).collect::<Vec<_>>(),
         "bcd": w.bcd,
     })
 }
