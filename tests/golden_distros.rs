@@ -676,7 +676,11 @@ fn linux_backing() {
     // The overlay stores almost nothing; judging the zeros where the backing file's data would be
     // would report a disk without partitions or a boot path: those checks are not evaluated, only
     // the container's own checks run.
-    assert_eq!(c["summary"]["strongly_recommended"], 1, "{:#}", c["summary"]);
+    assert_eq!(
+        c["summary"]["strongly_recommended"], 1,
+        "{:#}",
+        c["summary"]
+    );
     assert_status(
         &c,
         &[

@@ -175,7 +175,10 @@ mod tests {
         f.image.backing_unread = true;
         let after = run_checks(&f, &TargetProfile::alibaba());
         for id in CONTAINER_CHECKS {
-            assert!(REGISTRY.iter().any(|c| c.meta().id == *id), "{id} is registered");
+            assert!(
+                REGISTRY.iter().any(|c| c.meta().id == *id),
+                "{id} is registered"
+            );
         }
         for (b, a) in before.iter().zip(&after) {
             if CONTAINER_CHECKS.contains(&a.id()) {
