@@ -17,6 +17,8 @@
 
 mod common;
 
+use common::golden::{assert_finding, assert_status};
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -38,26 +40,6 @@ fn run(args: &[&str]) -> std::process::Output {
         .expect("run imgcheck")
 }
 
-/// Compare `got` with the golden file (or rewrite it under IMGCHECK_BLESS).
-fn golden(file: &str, got: &str, what: &str) {
-    let path = root().join("testdata/golden").join(file);
-    if std::env::var_os("IMGCHECK_BLESS").is_some() {
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with IMGCHECK_BLESS=1 to create)",
-            path.display()
-        )
-    });
-    assert!(
-        want == got,
-        "`{what}` differs from {} (IMGCHECK_BLESS=1 rewrites it; review the diff)",
-        path.display()
-    );
-}
-
 /// `imgcheck inspect --json`, compared with `inspect-<name>.json`.
 fn inspect(name: &str) -> Value {
     let img = image(name);
@@ -68,7 +50,7 @@ fn inspect(name: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     let got = String::from_utf8(out.stdout).unwrap();
-    golden(
+    common::golden::compare(
         &format!("inspect-{name}.json"),
         &got,
         &format!("imgcheck inspect --json {img}"),
@@ -86,41 +68,12 @@ fn check(name: &str) -> Value {
         .unwrap_or_else(|e| panic!("check {img}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     let sr = !v["strongly_recommended"].as_array().unwrap().is_empty();
     assert_eq!(out.status.code(), Some(i32::from(sr)), "check {img} exit");
-    golden(
+    common::golden::compare(
         &format!("{name}.json"),
         &got,
         &format!("imgcheck check --format json {img}"),
     );
     v
-}
-
-fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
-    [
-        "strongly_recommended",
-        "recommended",
-        "no_risk",
-        "not_evaluated",
-        "not_applicable",
-    ]
-    .iter()
-    .flat_map(|k| v[*k].as_array().unwrap().iter())
-    .find(|r| r["id"] == id)
-    .unwrap_or_else(|| panic!("no result for {id}"))
-}
-
-/// `id` has a finding of `severity` whose message contains `needle`.
-#[track_caller]
-fn assert_finding(v: &Value, id: &str, severity: &str, needle: &str) {
-    let r = result(v, id);
-    let hit = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["severity"] == severity && f["message"].as_str().unwrap().contains(needle));
-    assert!(
-        hit,
-        "{id}: no {severity} finding mentioning {needle:?}: {r:#}"
-    );
 }
 
 /// The ids of the strongly recommended results are exactly `ids`.
@@ -134,13 +87,6 @@ fn assert_strongly(v: &Value, ids: &[&str]) {
         .collect();
     let want: BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(got, want, "{:#}", v["strongly_recommended"]);
-}
-
-#[track_caller]
-fn assert_status(v: &Value, ids: &[&str], status: &str) {
-    for id in ids {
-        assert_eq!(result(v, id)["status"], status, "{id}: {:#}", result(v, id));
-    }
 }
 
 fn strs(v: &Value) -> Vec<String> {

@@ -14,91 +14,18 @@
 )]
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
-/// Run `imgcheck check --format json` on `image` (relative to the repository root, so that the
-/// report holds a stable path) and compare with `testdata/golden/<name>.json`.
-fn report(name: &str, image: &str) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_imgcheck"))
-        .args(["check", "--format", "json", image])
-        .current_dir(root())
-        .output()
-        .expect("run imgcheck");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "check {image}: {:?} {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = String::from_utf8(out.stdout).unwrap();
-    let v: Value = serde_json::from_str(&got).expect("valid JSON");
-    let path = root().join(format!("testdata/golden/{name}.json"));
-    if std::env::var_os("IMGCHECK_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &got).unwrap();
-    } else {
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run with IMGCHECK_BLESS=1 to create)",
-                path.display()
-            )
-        });
-        assert!(
-            want == got,
-            "{name}: `imgcheck check --format json {image}` differs from {} \
-             (IMGCHECK_BLESS=1 rewrites it; review the diff)",
-            path.display()
-        );
-    }
-    v
-}
-
-/// Every check result of the report, whatever its bucket.
-fn results(v: &Value) -> Vec<&Value> {
-    [
-        "strongly_recommended",
-        "recommended",
-        "no_risk",
-        "not_evaluated",
-        "not_applicable",
-    ]
-    .iter()
-    .flat_map(|k| v[*k].as_array().unwrap().iter())
-    .collect()
-}
-
-fn result<'a>(v: &'a Value, id: &str) -> &'a Value {
-    results(v)
-        .into_iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no result for {id}"))
-}
+use common::golden::{report, result};
 
 /// The findings of `id` whose message and evidence contain `needle`, asserting one has
 /// `severity`.
 #[track_caller]
 fn assert_finding(v: &Value, id: &str, severity: &str, needle: &str) {
-    let r = result(v, id);
-    let hit = r["findings"].as_array().unwrap().iter().any(|f| {
-        f["severity"] == severity
-            && (f["message"].as_str().unwrap().contains(needle)
-                || f["evidence"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|e| e.as_str().unwrap().contains(needle)))
-    });
-    assert!(
-        hit,
-        "{id}: no {severity} finding mentioning {needle:?}: {r:#}"
-    );
+    common::golden::assert_finding_in(v, id, severity, needle, true);
 }
-
 #[test]
 fn windows_good_report() {
     let v = report("windows-good", "testdata/windows/windows-good.qcow2");

@@ -15,6 +15,8 @@
     clippy::as_conversions
 )]
 
+pub mod golden;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
