@@ -226,6 +226,7 @@ pub fn good_linux_facts() -> imgcheck_inspect::linux::LinuxFacts {
         mac: None,
         ipv6: None,
         onboot: Some(true),
+        cloud_init_rendered: false,
     }];
     lf.system.rtc = "UTC".into();
     lf.system.shadow.present = true;

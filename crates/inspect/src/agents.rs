@@ -47,6 +47,10 @@ pub struct CloudInit {
     pub version: Option<String>,
     /// Where the version came from: `package cloud-init (dpkg)`, or the `version.py` path.
     pub version_source: Option<String>,
+    /// `network: {config: disabled}` in the merged configuration: cloud-init leaves the
+    /// network configuration alone. The file and line that say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_config_disabled: Option<String>,
 }
 
 /// A tool found by path or unit.
@@ -128,6 +132,15 @@ pub fn apply_cloud_cfg(c: &mut CloudInit, y: &Yaml, file: &str) {
     }
     if let Some(r) = y.get("resize_rootfs") {
         c.resizefs_disabled = r.as_bool() == Some(false);
+    }
+    // `network: {config: disabled}`; a later `network:` with a configuration replaces it
+    // (cloud-init's merge of system config: the last file's key wins).
+    if let Some((n, line)) = y.entry("network") {
+        c.network_config_disabled = match n.entry("config") {
+            Some((v, l)) if v.as_str() == Some("disabled") => Some(format!("{file} line {l}")),
+            _ if n.as_str() == Some("disabled") => Some(format!("{file} line {line}")),
+            _ => None,
+        };
     }
 }
 
@@ -395,6 +408,53 @@ pub fn inspect(view: &GuestView, ix: &ServiceIndex) -> AgentFacts {
 mod tests {
     use super::*;
     use crate::testfs::MemFs;
+
+    #[test]
+    fn cloud_init_network_config_disabled() {
+        // Block and flow style, the last file wins, a later `network:` with a configuration
+        // takes the disabling back.
+        let apply = |docs: &[(&str, &str)]| {
+            let mut c = CloudInit::default();
+            for (file, text) in docs {
+                apply_cloud_cfg(&mut c, &yaml::parse(text), file);
+            }
+            c.network_config_disabled
+        };
+        assert_eq!(
+            apply(&[(
+                "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg",
+                "# written by the image build\nnetwork: {config: disabled}\n"
+            )])
+            .as_deref(),
+            Some("/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg line 2")
+        );
+        assert_eq!(
+            apply(&[(
+                "/etc/cloud/cloud.cfg",
+                "users: [default]\nnetwork:\n  config: disabled\n"
+            )])
+            .as_deref(),
+            Some("/etc/cloud/cloud.cfg line 3")
+        );
+        assert_eq!(
+            apply(&[
+                ("/etc/cloud/cloud.cfg", "network:\n  config: disabled\n"),
+                (
+                    "/etc/cloud/cloud.cfg.d/50-net.cfg",
+                    "network:\n  version: 2\n  ethernets: {}\n"
+                ),
+            ]),
+            None
+        );
+        assert_eq!(
+            apply(&[("/etc/cloud/cloud.cfg", "network:\n  config: enabled\n")]),
+            None
+        );
+        assert_eq!(
+            apply(&[("/etc/cloud/cloud.cfg", "datasource_list: [AliYun]\n")]),
+            None
+        );
+    }
 
     #[test]
     fn cloud_init_merge_and_agents() {

@@ -33,6 +33,10 @@
 //!   run, whatever packages or `grub-install` output the guest holds;
 //! - GRUB's boot.img in sector 0 ⇒ BIOS exactly when the core.img it loads was found (at the LBA
 //!   boot.img names; a boot.img whose core.img is missing ⇒ **not BIOS**);
+//! - SYSLINUX's MBR program (`mbr.bin`, `altmbr.bin`, `gptmbr.bin`, recognised by its messages)
+//!   ⇒ BIOS when it has a partition to start (mbr.bin: exactly one active MBR entry), **not
+//!   BIOS** when it has none (it stops with "Missing operating system." or "Multiple active
+//!   partitions."); the boot sector it starts is not examined;
 //! - other boot code (another loader's MBR program), or sector 0 unreadable ⇒ the disk does not
 //!   decide, and any BIOS evidence (a core.img found on the disk, guest files, packages) does.
 //!
@@ -95,7 +99,8 @@ pub struct FirmwareFacts {
     /// The disk's boot code and BIOS boot partitions were examined ([`disk_evidence`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disk_examined: bool,
-    /// MBR boot code: `grub` (GRUB boot.img), `other`, `empty`, `unreadable` (when examined).
+    /// MBR boot code: `grub` (GRUB boot.img), `syslinux` (one of SYSLINUX's MBR programs),
+    /// `other`, `empty`, `unreadable` (when examined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mbr_boot_code: Option<String>,
     /// BIOS boot partitions (when examined).
@@ -105,8 +110,9 @@ pub struct FirmwareFacts {
 
 impl FirmwareFacts {
     /// What the examined disk says about BIOS boot: `Some(false)` when its boot code cannot
-    /// start anything (sector 0 empty, or GRUB's boot.img without its core.img), `Some(true)`
-    /// when GRUB's boot.img loads a core.img that is there, `None` when the disk was not
+    /// start anything (sector 0 empty, GRUB's boot.img without its core.img, SYSLINUX's MBR
+    /// without a partition to start), `Some(true)` when GRUB's boot.img loads a core.img that is
+    /// there or SYSLINUX's MBR has a partition to start, `None` when the disk was not
     /// examined or does not decide (other boot code, sector 0 unreadable). See the module docs.
     pub fn disk_bios(&self) -> Option<bool> {
         if !self.disk_examined {
@@ -114,7 +120,7 @@ impl FirmwareFacts {
         }
         match self.mbr_boot_code.as_deref() {
             Some("empty") => Some(false),
-            Some("grub") => Some(
+            Some("grub" | "syslinux") => Some(
                 self.evidence
                     .iter()
                     .any(|e| e.kind == "mbr-boot-code" && e.mode == "bios"),
@@ -148,10 +154,12 @@ impl FirmwareFacts {
             .map(|e| e.kind.as_str())
             .collect();
         if self.disk_bios() == Some(false) && !guest_bios.is_empty() {
-            let why = if self.mbr_boot_code.as_deref() == Some("empty") {
-                "sector 0 bytes 0..440 hold no boot code"
-            } else {
-                "GRUB's boot.img in sector 0 finds no core.img to load"
+            let why = match self.mbr_boot_code.as_deref() {
+                Some("empty") => "sector 0 bytes 0..440 hold no boot code",
+                Some("syslinux") => {
+                    "SYSLINUX's MBR program in sector 0 finds no partition to start"
+                }
+                _ => "GRUB's boot.img in sector 0 finds no core.img to load",
             };
             let detail = format!(
                 "{why}: BIOS firmware cannot start this disk, whatever the guest's {} say",
@@ -340,6 +348,41 @@ pub fn grub_boot_img(sector: &[u8]) -> Option<u64> {
     imgcheck_core::bytes::u64_le(code, BOOT_KERNEL_SECTOR)
 }
 
+/// SYSLINUX's MBR programs (`mbr.bin`, `altmbr.bin`, `gptmbr.bin`, what `setup-disk` and
+/// `syslinux`'s documentation install with `dd bs=440 count=1`), by their messages: mbr.bin and
+/// altmbr.bin print "Missing operating system." and "Operating system load error." (only
+/// mbr.bin, which looks for the active flag, also "Multiple active partitions."); gptmbr.bin
+/// "Missing OS", "Multiple active partitions" and "Disk error". Windows' MBR says "Error loading
+/// operating system" instead, so it is not taken for SYSLINUX's.
+pub fn syslinux_mbr(sector: &[u8]) -> Option<&'static str> {
+    let code = sector.get(..MBR_CODE_LEN)?;
+    let has = |n: &[u8]| contains(code, n);
+    if has(b"Missing operating system.") && has(b"Operating system load error.") {
+        return Some(if has(b"Multiple active partitions.") {
+            "mbr.bin"
+        } else {
+            "altmbr.bin"
+        });
+    }
+    if has(b"Missing OS") && has(b"Multiple active partitions") && has(b"Disk error") {
+        return Some("gptmbr.bin");
+    }
+    None
+}
+
+/// Numbers (1-4) of the MBR partition entries marked active (0x80) in sector 0.
+fn active_entries(sector: &[u8]) -> Vec<usize> {
+    (0..4usize)
+        .filter(|i| {
+            i.checked_mul(16)
+                .and_then(|o| o.checked_add(0x1be))
+                .and_then(|o| sector.get(o))
+                == Some(&0x80)
+        })
+        .map(|i| i.saturating_add(1))
+        .collect()
+}
+
 /// Whether a sector is the first sector of GRUB's core.img (diskboot.img).
 pub fn grub_core_img(sector: &[u8]) -> bool {
     let s = sector.get(..512).unwrap_or(sector);
@@ -372,6 +415,47 @@ pub fn disk_evidence(src: &dyn BlockSource, parts: &[DiskPartition], sector_size
             let code = s.get(..MBR_CODE_LEN).unwrap_or_default();
             if core_lba.is_some() {
                 out.mbr_boot_code = "grub".into();
+            } else if let Some(prog) = syslinux_mbr(s) {
+                out.mbr_boot_code = "syslinux".into();
+                let (mode, detail) = match prog {
+                    "mbr.bin" => match active_entries(s).as_slice() {
+                        [] => (
+                            "none",
+                            "SYSLINUX mbr.bin in sector 0, but no partition is active: it stops \
+                             with \"Missing operating system.\""
+                                .to_string(),
+                        ),
+                        [n] => (
+                            "bios",
+                            format!(
+                                "SYSLINUX mbr.bin in sector 0; it starts the boot sector of the \
+                                 active partition (MBR entry {n})"
+                            ),
+                        ),
+                        _ => (
+                            "none",
+                            "SYSLINUX mbr.bin in sector 0, but several partitions are active: it \
+                             stops with \"Multiple active partitions.\""
+                                .to_string(),
+                        ),
+                    },
+                    "altmbr.bin" => (
+                        "bios",
+                        format!(
+                            "SYSLINUX altmbr.bin in sector 0; it starts the boot sector of \
+                             partition {}",
+                            s.get(MBR_CODE_LEN.saturating_sub(1)).copied().unwrap_or(0)
+                        ),
+                    ),
+                    _ => (
+                        "bios",
+                        "SYSLINUX gptmbr.bin in sector 0; it starts the GPT partition with the \
+                         legacy BIOS bootable attribute"
+                            .to_string(),
+                    ),
+                };
+                out.evidence
+                    .push(FirmwareEvidence::new(mode, "mbr-boot-code", detail));
             } else if code.iter().any(|&b| b != 0) {
                 out.mbr_boot_code = "other".into();
             }
@@ -574,6 +658,66 @@ mod tests {
         disk[..512].copy_from_slice(&boot_img(u64::MAX));
         let d = disk_evidence(&MemSource::new(disk), &parts, 512);
         assert_eq!(d.evidence[0].mode, "none");
+    }
+
+    /// SYSLINUX's mbr.bin as Alpine's setup-disk installs it (the real program's messages, laid
+    /// out as in syslinux 6.04's mbr.S: code, then the three messages before byte 440).
+    #[test]
+    fn syslinux_mbr_programs() {
+        let mut s0 = vec![0u8; 512];
+        s0[0] = 0x33;
+        let msgs = b"Missing operating system.\r\n\0Multiple active partitions.\r\n\0Operating system load error.\r\n\0";
+        s0[300..300 + msgs.len()].copy_from_slice(msgs);
+        s0[510] = 0x55;
+        s0[511] = 0xaa;
+        assert_eq!(syslinux_mbr(&s0), Some("mbr.bin"));
+        let parts = vec![DiskPartition {
+            number: 1,
+            start: 1 << 20,
+            size: 1 << 20,
+            type_id: "0x83".into(),
+        }];
+        // No active entry: it cannot start anything, whatever the guest says.
+        let d = disk_evidence(&MemSource::new(s0.clone()), &parts, 512);
+        assert_eq!(d.mbr_boot_code, "syslinux");
+        assert_eq!(d.evidence[0].mode, "none");
+        let mut f = with_packages(&["grub-pc"]);
+        f.add_disk(d);
+        assert_eq!(f.firmware, None);
+        assert!(f.evidence.iter().any(|e| e.kind == "no-bios-boot-code"
+            && e.detail
+                .starts_with("SYSLINUX's MBR program in sector 0 finds no partition")));
+        // Entry 1 active.
+        s0[0x1be] = 0x80;
+        let d = disk_evidence(&MemSource::new(s0.clone()), &parts, 512);
+        assert_eq!(
+            (d.evidence[0].mode.as_str(), d.evidence[0].detail.as_str()),
+            (
+                "bios",
+                "SYSLINUX mbr.bin in sector 0; it starts the boot sector of the active partition \
+                 (MBR entry 1)"
+            )
+        );
+        let mut f = FirmwareFacts::default();
+        f.add_disk(d);
+        assert_eq!(f.firmware.as_deref(), Some("bios"));
+        // Two active entries.
+        s0[0x1ce] = 0x80;
+        let d = disk_evidence(&MemSource::new(s0.clone()), &parts, 512);
+        assert!(d.evidence[0]
+            .detail
+            .contains("several partitions are active"));
+        // gptmbr.bin; and Windows' MBR is not SYSLINUX's.
+        let mut g = vec![0u8; 512];
+        let m = b"Missing OS\r\n\0Multiple active partitions\r\n\0Disk error\r\n\0";
+        g[380..380 + m.len()].copy_from_slice(m);
+        assert_eq!(syslinux_mbr(&g), Some("gptmbr.bin"));
+        let mut w = vec![0u8; 512];
+        let m =
+            b"Invalid partition table\0Error loading operating system\0Missing operating system\0";
+        w[0x163..0x163 + m.len()].copy_from_slice(m);
+        assert_eq!(syslinux_mbr(&w), None);
+        assert_eq!(syslinux_mbr(&[0u8; 100]), None);
     }
 
     /// boot.img as `grub-bios-setup` leaves it: BPB area from the old sector 0, boot drive 0xFF,

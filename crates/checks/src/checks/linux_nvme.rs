@@ -38,8 +38,29 @@ kernel command line should carry nvme_core.io_timeout (recommended otherwise). N
 on other targets.",
 };
 
-/// Kernel parameters that set the NVMe I/O timeout (`nvme.io_timeout` before 4.15).
+/// Kernel parameters that set the NVMe I/O timeout (`nvme.io_timeout` on most kernels
+/// before 4.6, where the driver was one module; distribution kernels backport either name).
 const TIMEOUT_PARAMS: &[&str] = &["nvme_core.io_timeout=", "nvme.io_timeout="];
+
+/// The timeout setting to advise for kernel `version`: the parameter is `nvme.io_timeout`
+/// before 4.6 (the nvme_core split), and its maximum is 255 before 4.15 (a byte until then),
+/// 4294967295 after (AWS "NVMe I/O operation timeout"; Alibaba's io_timeout guidance).
+pub(crate) fn timeout_setting(version: &str) -> (&'static str, &'static str) {
+    let mut it = version.split(|c: char| !c.is_ascii_digit());
+    let major = it.next().and_then(|x| x.parse::<u32>().ok());
+    let minor = it.next().and_then(|x| x.parse::<u32>().ok());
+    match (major, minor) {
+        (Some(a), Some(b)) if (a, b) < (4, 6) => (
+            "nvme.io_timeout=255",
+            " (kernels before 4.6 name it nvme.io_timeout; before 4.15 its maximum is 255)",
+        ),
+        (Some(a), Some(b)) if (a, b) < (4, 15) => (
+            "nvme_core.io_timeout=255",
+            " (before kernel 4.15 its maximum is 255)",
+        ),
+        _ => ("nvme_core.io_timeout=4294967295", ""),
+    }
+}
 
 /// The check.
 pub struct Nvme;
@@ -112,6 +133,8 @@ impl Check for Nvme {
                 String::new()
             }
         };
+        let (setting, why) = timeout_setting(&k.version);
+        let param = setting.split('=').next().unwrap_or(setting);
         match &lf.boot.default_entry {
             Some(e) => {
                 let has = e
@@ -121,17 +144,32 @@ impl Check for Nvme {
                 if has.is_none() {
                     out.push(Finding::recommended(
                         format!(
-                            "the default kernel command line ({} line {}) has no nvme_core.io_timeout",
+                            "the default kernel command line ({} line {}) has no {param}",
                             e.source,
                             e.kernel_line.unwrap_or(e.line)
                         ),
-                        "Add nvme_core.io_timeout=4294967295 to GRUB_CMDLINE_LINUX and regenerate grub.cfg.",
+                        if e.source.ends_with("grub.cfg") {
+                            format!(
+                                "Add {setting} to GRUB_CMDLINE_LINUX in /etc/default/grub and \
+                                 regenerate grub.cfg{why}."
+                            )
+                        } else if e.source.starts_with("/boot/loader/entries/") {
+                            format!(
+                                "Add {setting} to the options line of {} (`grubby \
+                                 --update-kernel=ALL --args={setting}`){why}.",
+                                e.source
+                            )
+                        } else {
+                            format!("Add {setting} to the kernel line in {}{why}.", e.source)
+                        },
                     ));
                 }
             }
             None => out.push(Finding::recommended(
-                "no boot loader default entry was found, so nvme_core.io_timeout could not be confirmed",
-                "Add nvme_core.io_timeout=4294967295 to the kernel command line.",
+                format!(
+                    "no boot loader default entry was found, so {param} could not be confirmed"
+                ),
+                format!("Add {setting} to the kernel command line{why}."),
             )),
         }
         Verdict::from_findings(out, Some(format!("kernel {}: nvme {state}", k.version)))
@@ -185,6 +223,50 @@ mod tests {
             "{}",
             f[1].message
         );
+    }
+
+    #[test]
+    fn timeout_advice_follows_the_kernel_version() {
+        assert_eq!(
+            timeout_setting("6.1.0-28-cloud-amd64").0,
+            "nvme_core.io_timeout=4294967295"
+        );
+        assert_eq!(
+            timeout_setting("4.15.0-213-generic").0,
+            "nvme_core.io_timeout=4294967295"
+        );
+        assert_eq!(
+            timeout_setting("4.9.0-19-amd64").0,
+            "nvme_core.io_timeout=255"
+        );
+        assert_eq!(timeout_setting("4.4.0-21-generic").0, "nvme.io_timeout=255");
+        assert_eq!(
+            timeout_setting("2.6.32-754.35.1.el6.x86_64").0,
+            "nvme.io_timeout=255"
+        );
+        assert_eq!(timeout_setting("virt").0, "nvme_core.io_timeout=4294967295");
+        // A 2.6.32 kernel gets the old parameter in the finding and in the remedy.
+        let mut l = lf("ro quiet");
+        l.kernels[0].version = "2.6.32-754.35.1.el6.x86_64".into();
+        let f = findings(
+            &Nvme.run(&with_linux(l), &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(
+            f[0].message.ends_with("has no nvme.io_timeout"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            f[0].remedy,
+            "Add nvme.io_timeout=255 to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate \
+             grub.cfg (kernels before 4.6 name it nvme.io_timeout; before 4.15 its maximum is \
+             255)."
+        );
+        // Either name satisfies the check: distribution kernels backport the split.
+        let mut l = lf("ro nvme.io_timeout=255");
+        l.kernels[0].version = "3.10.0-1160.el7.x86_64".into();
+        assert_pass(&Nvme.run(&with_linux(l), &TargetProfile::alibaba()));
     }
 
     #[test]

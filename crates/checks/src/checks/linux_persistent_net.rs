@@ -66,16 +66,55 @@ impl Check for PersistentNet {
                 "Delete the generator rules file or mask it with an empty file in /etc/udev/rules.d.",
             ));
         }
+        // cloud-init renders its own files again for each new instance (from the datasource,
+        // or its fallback: the first NIC by the new MAC), unless it is off or told to leave
+        // the network alone; then the old MAC stays.
+        let ci = &lf.agents.cloud_init;
+        let ci_off = if ci.binary.is_none() {
+            Some("cloud-init is not installed".to_string())
+        } else if ci.disabled_file {
+            Some("/etc/cloud/cloud-init.disabled exists".to_string())
+        } else if ci.units_enabled.is_empty() {
+            Some("no cloud-init unit is enabled".to_string())
+        } else {
+            ci.network_config_disabled
+                .as_ref()
+                .map(|w| format!("cloud-init's network configuration is disabled ({w})"))
+        };
+        let mut rerendered = Vec::new();
         for i in &net.interfaces {
             if let Some(mac) = &i.mac {
-                out.push(Finding::recommended(
-                    format!(
-                        "interface {} configuration in {} line {} is pinned to MAC {mac}",
-                        i.name, i.source, i.line
-                    ),
-                    "Remove the MAC match (HWADDR=, MACADDR=, match: macaddress, mac-address=).",
-                ));
+                match (&ci_off, i.cloud_init_rendered) {
+                    (None, true) => rerendered.push(format!("{} line {}", i.source, i.line)),
+                    (Some(why), true) => out.push(Finding::recommended(
+                        format!(
+                            "interface {} configuration in {} line {} is pinned to MAC {mac}; \
+                             cloud-init wrote it but will not write it again ({why})",
+                            i.name, i.source, i.line
+                        ),
+                        "Remove the MAC match, or let cloud-init render the network \
+                         configuration on the new instance.",
+                    )),
+                    (_, false) => out.push(Finding::recommended(
+                        format!(
+                            "interface {} configuration in {} line {} is pinned to MAC {mac}",
+                            i.name, i.source, i.line
+                        ),
+                        "Remove the MAC match (HWADDR=, MACADDR=, match: macaddress, \
+                         mac-address=).",
+                    )),
+                }
             }
+        }
+        if !rerendered.is_empty() {
+            return Verdict::from_findings(
+                out,
+                Some(format!(
+                    "no MAC pinning that outlives the instance: the MAC match in {} is \
+                     cloud-init's, which writes it again for the new instance's NIC",
+                    rerendered.join(", ")
+                )),
+            );
         }
         Verdict::from_findings(out, Some("no MAC pinning found".into()))
     }
@@ -114,6 +153,49 @@ mod tests {
         assert!(f[1]
             .message
             .contains("/etc/network/interfaces line 4 is pinned"));
+    }
+
+    #[test]
+    fn cloud_init_rendered_match_passes_while_cloud_init_renders_it() {
+        let mut lf = good_linux_facts();
+        let i = &mut lf.network.interfaces[0];
+        i.source = "/etc/netplan/50-cloud-init.yaml".into();
+        i.line = 9;
+        i.mac = Some("52:54:00:12:34:56".into());
+        i.cloud_init_rendered = true;
+        let d = assert_pass(&PersistentNet.run(&with_linux(lf.clone()), &TargetProfile::alibaba()))
+            .unwrap_or_default();
+        assert!(
+            d.contains("/etc/netplan/50-cloud-init.yaml line 9 is cloud-init's"),
+            "{d}"
+        );
+        // Told to leave the network alone: the old MAC stays, so it is a finding again.
+        lf.agents.cloud_init.network_config_disabled =
+            Some("/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg line 1".into());
+        let f = findings(
+            &PersistentNet.run(&with_linux(lf.clone()), &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(f[0].message.ends_with(
+            "will not write it again (cloud-init's network configuration is disabled \
+             (/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg line 1))"
+        ));
+        lf.agents.cloud_init.network_config_disabled = None;
+        lf.agents.cloud_init.disabled_file = true;
+        let f = findings(
+            &PersistentNet.run(&with_linux(lf.clone()), &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(f[0]
+            .message
+            .contains("/etc/cloud/cloud-init.disabled exists"));
+        lf.agents.cloud_init.disabled_file = false;
+        lf.agents.cloud_init.units_enabled.clear();
+        let f = findings(
+            &PersistentNet.run(&with_linux(lf), &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(f[0].message.contains("no cloud-init unit is enabled"));
     }
 
     #[test]
