@@ -615,6 +615,19 @@ impl<'a> ExtReader<'a> {
         if ino.flags & FL_INLINE_DATA != 0 {
             let mut v = ino.i_block.to_vec();
             v.extend(self.inline_xattr(ino));
+            // i_size beyond i_block and the system.data value: the rest of the file is
+            // nowhere, so a read would come back short without saying so.
+            if v.len() < want {
+                return Err(corrupt(
+                    self.fs,
+                    format!("inline data of inode {}", ino.number),
+                    format!(
+                        "i_size is {} bytes but i_block and the system.data attribute hold {}",
+                        ino.size,
+                        v.len()
+                    ),
+                ));
+            }
             v.truncate(want);
             return Ok(v);
         }

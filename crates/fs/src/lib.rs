@@ -45,6 +45,7 @@ mod xfs;
 
 pub use btrfs::checksum as btrfs_checksum;
 pub use error::FsError;
+pub use guard::in_guard;
 pub use probe::probe;
 
 use imgcheck_core::{BlockSource, Limits};

@@ -144,6 +144,49 @@ fn ext_metadata_and_sparse_files() {
     }
 }
 
+/// An inline-data file whose `system.data` attribute is gone: `i_size` says more than `i_block`
+/// holds, so the read is an error naming the inode, not 60 silently short bytes (found by the
+/// `filesystem` fuzz target's read-length cross-check).
+#[test]
+fn inline_file_without_its_system_data_is_an_error() {
+    let dir = fixture_dir();
+    let mut img = image_bytes(&dir, "ext4-inline");
+    let fs = imgcheck_fs::open(source(img.clone()), &Limits::default()).unwrap();
+    // A regular file longer than i_block's 60 bytes and short enough to be inline.
+    let mut found = None;
+    for e in fs.read_dir("/docs").unwrap() {
+        let p = format!("/docs/{}", e.name);
+        let m = fs.metadata(&p).unwrap();
+        if m.file_type == FileType::File && m.size > 60 && m.size < 100 {
+            let data = fs.read(&p, u64::MAX).unwrap();
+            found = Some((p, data));
+            break;
+        }
+    }
+    let (path, data) = found.expect("an inline file of 61..99 bytes in /docs");
+    // i_block holds the first 60 bytes, at offset 0x28 of the inode; the in-inode xattr area
+    // starts at 128 + i_extra_isize with its magic 0xEA020000.
+    let at = img
+        .windows(60)
+        .position(|w| w == &data[..60])
+        .expect("i_block in the inode table");
+    let inode = at - 0x28;
+    let extra = u16::from_le_bytes([img[inode + 0x80], img[inode + 0x81]]) as usize;
+    let magic = inode + 128 + extra;
+    assert_eq!(&img[magic..magic + 4], &0xEA02_0000u32.to_le_bytes());
+    img[magic..magic + 4].fill(0);
+    let fs = imgcheck_fs::open(source(img), &Limits::default()).unwrap();
+    let e = fs.read(&path, u64::MAX).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    assert!(
+        e.to_string().contains(&format!(
+            "i_size is {} bytes but i_block and the system.data attribute hold 60",
+            data.len()
+        )),
+        "{e}"
+    );
+}
+
 /// Every regular file of the ext fixtures read in ranges (odd sizes, across block boundaries)
 /// equals the whole read; ranges refuse what `read` refuses.
 #[test]

@@ -352,9 +352,40 @@ fn check_table(table: &PartitionTable, disk: &Arc<dyn BlockSource>) {
     );
 }
 
+/// Panics of the wrapped third-party readers (`ext4-view`, `fatfs`, `ntfs`) contained by
+/// imgcheck-fs's guard, counted by [`contain_guarded_panics`].
+pub static CONTAINED_PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Let panics that imgcheck-fs contains unwind to its guard instead of reaching the hook that
+/// was installed before (libFuzzer's aborts on every panic, caught or not). Such a panic is not
+/// an imgcheck crash: the reader's call ends in `FsError::Panicked` and the rest of the image
+/// is read (docs/security.md). Each is counted in [`CONTAINED_PANICS`] and the first few are
+/// printed, so that a fuzz run's log shows them; every other panic still reaches the previous
+/// hook. Installed once per process, by the targets that open filesystems.
+pub fn contain_guarded_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if imgcheck_fs::in_guard() {
+                let n = CONTAINED_PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n < 8 {
+                    eprintln!(
+                        "imgcheck-fuzzing: contained panic #{}: {info}",
+                        n.saturating_add(1)
+                    );
+                }
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Filesystem layer: probe the bytes as a volume, open whatever filesystem is found, and walk it
 /// (at most [`WALK_MAX_ENTRIES`] entries), reading every file, link and named stream.
 pub fn filesystem(data: &[u8]) {
+    contain_guarded_panics();
     let src = mem(data);
     let Ok(probed) = imgcheck_fs::probe(src.as_ref()) else {
         return;
@@ -538,6 +569,7 @@ pub fn walk_source(
     read_files: bool,
     max_entries: usize,
 ) -> DirectStats {
+    contain_guarded_panics();
     let mut st = DirectStats::default();
     let Ok(fs) = imgcheck_fs::open_as(src, t, &direct_limits()) else {
         return st;
@@ -854,6 +886,7 @@ pub fn regf(data: &[u8]) {
 /// probe and open each volume → find Linux roots → assemble the guest from its fstab → OS facts.
 /// A bounded walk through the assembled guest view follows.
 pub fn pipeline(data: &[u8]) {
+    contain_guarded_panics();
     let limits = Limits::default();
     let Ok(disk) = open_source(mem(data), &detached()) else {
         return;

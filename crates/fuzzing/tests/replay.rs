@@ -176,6 +176,23 @@ fn corpus_and_artifacts_replay_without_panic() {
     );
 }
 
+/// A panic inside a wrapped third-party reader is contained by imgcheck-fs's guard: the target
+/// returns normally and the panic is counted, not reported as a crash. The input is the pipeline
+/// fuzz target's find: a FAT12 volume whose file's cluster chain reaches cluster 1, where
+/// fatfs 0.3.6 computes `cluster - 2` and panics in this (dev-profile) build.
+#[test]
+fn contained_reader_panics_are_counted_not_crashes() {
+    let f = fuzz_dir().join("artifacts/pipeline/crash-4e7375883ed22fb1a6e8fc93c49f38fe972a78df");
+    let data = std::fs::read(&f).unwrap();
+    let before = imgcheck_fuzzing::CONTAINED_PANICS.load(std::sync::atomic::Ordering::Relaxed);
+    run(target("pipeline").unwrap(), &data).unwrap();
+    let after = imgcheck_fuzzing::CONTAINED_PANICS.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        after > before,
+        "no contained panic counted ({before} → {after})"
+    );
+}
+
 #[test]
 fn known_bugs_are_reported() {
     let mut still = Vec::new();
