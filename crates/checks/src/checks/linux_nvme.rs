@@ -34,8 +34,9 @@ regenerate grub.cfg.",
     ],
     description: "On targets with NVMe instance types: the default kernel's nvme driver must \
 be built in or a module inside its initramfs (strongly recommended otherwise); the default \
-kernel command line should carry nvme_core.io_timeout (recommended otherwise). Not applicable \
-on other targets.",
+kernel command line should carry nvme_core.io_timeout (recommended otherwise; the advice names \
+nvme.io_timeout for kernels before 4.6 and a maximum of 255 before 4.15). Not applicable on \
+other targets.",
 };
 
 /// Kernel parameters that set the NVMe I/O timeout (`nvme.io_timeout` on most kernels

@@ -29,7 +29,10 @@ static META: CheckMeta = CheckMeta {
     ],
     description: "Each persistent-net udev rule that matches a MAC and each interface \
 configuration pinned to a MAC address is a recommended optimisation: the cloud NIC has another \
-MAC, so it gets another name and no configuration.",
+MAC, so it gets another name and no configuration. A MAC match in a file cloud-init wrote \
+(50-cloud-init.yaml, its ifcfg/NetworkManager/networkd files) is not a risk while cloud-init \
+is enabled and its network configuration is not disabled: it writes the file again for the \
+new instance's NIC.",
 };
 
 /// The check.
