@@ -51,6 +51,11 @@ pub struct CloudInit {
     /// network configuration alone. The file and line that say so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_config_disabled: Option<String>,
+    /// A network configuration given in cloud.cfg(.d) itself (`network:` with `version:`):
+    /// cloud-init prefers it to the datasource's, so it renders the same configuration on
+    /// every instance. The file and line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_config_system: Option<String>,
 }
 
 /// A tool found by path or unit.
@@ -141,6 +146,7 @@ pub fn apply_cloud_cfg(c: &mut CloudInit, y: &Yaml, file: &str) {
             _ if n.as_str() == Some("disabled") => Some(format!("{file} line {line}")),
             _ => None,
         };
+        c.network_config_system = n.get("version").map(|_| format!("{file} line {line}"));
     }
 }
 
@@ -436,15 +442,21 @@ mod tests {
             .as_deref(),
             Some("/etc/cloud/cloud.cfg line 3")
         );
+        let mut c = CloudInit::default();
+        apply_cloud_cfg(
+            &mut c,
+            &yaml::parse("network:\n  config: disabled\n"),
+            "/etc/cloud/cloud.cfg",
+        );
+        apply_cloud_cfg(
+            &mut c,
+            &yaml::parse("# system network config\nnetwork:\n  version: 2\n  ethernets: {}\n"),
+            "/etc/cloud/cloud.cfg.d/50-net.cfg",
+        );
+        assert_eq!(c.network_config_disabled, None);
         assert_eq!(
-            apply(&[
-                ("/etc/cloud/cloud.cfg", "network:\n  config: disabled\n"),
-                (
-                    "/etc/cloud/cloud.cfg.d/50-net.cfg",
-                    "network:\n  version: 2\n  ethernets: {}\n"
-                ),
-            ]),
-            None
+            c.network_config_system.as_deref(),
+            Some("/etc/cloud/cloud.cfg.d/50-net.cfg line 2")
         );
         assert_eq!(
             apply(&[("/etc/cloud/cloud.cfg", "network:\n  config: enabled\n")]),

@@ -31,8 +31,8 @@ static META: CheckMeta = CheckMeta {
 configuration pinned to a MAC address is a recommended optimisation: the cloud NIC has another \
 MAC, so it gets another name and no configuration. A MAC match in a file cloud-init wrote \
 (50-cloud-init.yaml, its ifcfg/NetworkManager/networkd files) is not a risk while cloud-init \
-is enabled and its network configuration is not disabled: it writes the file again for the \
-new instance's NIC.",
+is enabled and its network configuration is neither disabled nor given in cloud.cfg(.d): it \
+writes the file again for the new instance's NIC.",
 };
 
 /// The check.
@@ -74,15 +74,26 @@ impl Check for PersistentNet {
         // the network alone; then the old MAC stays.
         let ci = &lf.agents.cloud_init;
         let ci_off = if ci.binary.is_none() {
-            Some("cloud-init is not installed".to_string())
+            Some("cloud-init is not installed, so nothing writes it again".to_string())
         } else if ci.disabled_file {
-            Some("/etc/cloud/cloud-init.disabled exists".to_string())
+            Some(
+                "/etc/cloud/cloud-init.disabled exists, so cloud-init will not write it again"
+                    .to_string(),
+            )
         } else if ci.units_enabled.is_empty() {
-            Some("no cloud-init unit is enabled".to_string())
+            Some("no cloud-init unit is enabled, so cloud-init will not write it again".to_string())
+        } else if let Some(w) = &ci.network_config_disabled {
+            Some(format!(
+                "cloud-init's network configuration is disabled ({w}), so it will not write it \
+                 again"
+            ))
         } else {
-            ci.network_config_disabled
-                .as_ref()
-                .map(|w| format!("cloud-init's network configuration is disabled ({w})"))
+            ci.network_config_system.as_ref().map(|w| {
+                format!(
+                    "cloud-init writes it again from the network configuration in {w}, with the \
+                     same MAC"
+                )
+            })
         };
         let mut rerendered = Vec::new();
         for i in &net.interfaces {
@@ -92,7 +103,7 @@ impl Check for PersistentNet {
                     (Some(why), true) => out.push(Finding::recommended(
                         format!(
                             "interface {} configuration in {} line {} is pinned to MAC {mac}; \
-                             cloud-init wrote it but will not write it again ({why})",
+                             {why}",
                             i.name, i.source, i.line
                         ),
                         "Remove the MAC match, or let cloud-init render the network \
@@ -180,10 +191,24 @@ mod tests {
             &[Recommended],
         );
         assert!(f[0].message.ends_with(
-            "will not write it again (cloud-init's network configuration is disabled \
-             (/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg line 1))"
+            "pinned to MAC 52:54:00:12:34:56; cloud-init's network configuration is disabled \
+             (/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg line 1), so it will not \
+             write it again"
         ));
         lf.agents.cloud_init.network_config_disabled = None;
+        // A network configuration in cloud.cfg.d wins over the datasource's: rendered again,
+        // with the same MAC.
+        lf.agents.cloud_init.network_config_system =
+            Some("/etc/cloud/cloud.cfg.d/50-net.cfg line 1".into());
+        let f = findings(
+            &PersistentNet.run(&with_linux(lf.clone()), &TargetProfile::alibaba()),
+            &[Recommended],
+        );
+        assert!(f[0].message.ends_with(
+            "cloud-init writes it again from the network configuration in \
+             /etc/cloud/cloud.cfg.d/50-net.cfg line 1, with the same MAC"
+        ));
+        lf.agents.cloud_init.network_config_system = None;
         lf.agents.cloud_init.disabled_file = true;
         let f = findings(
             &PersistentNet.run(&with_linux(lf.clone()), &TargetProfile::alibaba()),
