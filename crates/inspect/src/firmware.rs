@@ -630,12 +630,7 @@ mod tests {
         let mut disk = vec![0u8; 2 << 20];
         disk[..512].copy_from_slice(&boot_img(1));
         disk[512..1024].copy_from_slice(&core_img());
-        let parts = vec![DiskPartition {
-            number: 1,
-            start: 1 << 20,
-            size: 1 << 20,
-            type_id: "0x83".into(),
-        }];
+        let parts = linux_part_at_1m();
         let d = disk_evidence(&MemSource::new(disk.clone()), &parts, 512);
         assert_eq!(d.evidence[0].kind, "mbr-gap-core");
         assert_eq!(
@@ -671,12 +666,7 @@ mod tests {
         s0[510] = 0x55;
         s0[511] = 0xaa;
         assert_eq!(syslinux_mbr(&s0), Some("mbr.bin"));
-        let parts = vec![DiskPartition {
-            number: 1,
-            start: 1 << 20,
-            size: 1 << 20,
-            type_id: "0x83".into(),
-        }];
+        let parts = linux_part_at_1m();
         // No active entry: it cannot start anything, whatever the guest says.
         let d = disk_evidence(&MemSource::new(s0.clone()), &parts, 512);
         assert_eq!(d.mbr_boot_code, "syslinux");
@@ -747,6 +737,16 @@ mod tests {
         let mut phony_core = vec![0u8; 512];
         phony_core[..19].copy_from_slice(b"phony GRUB core.img");
         assert!(!grub_core_img(&phony_core));
+    }
+
+    /// One 1 MiB Linux partition (MBR type 0x83) at 1 MiB.
+    fn linux_part_at_1m() -> Vec<DiskPartition> {
+        vec![DiskPartition {
+            number: 1,
+            start: 1 << 20,
+            size: 1 << 20,
+            type_id: "0x83".into(),
+        }]
     }
 
     fn bios_boot_parts() -> Vec<DiskPartition> {
