@@ -42,6 +42,14 @@ fn limit_err(fs: &XfsFs, path: &str, n: usize) -> FsError {
     }
 }
 
+/// Why `name` cannot be a directory entry's name, if it cannot: a name with `/` or NUL could not
+/// be addressed by a path (and would alias another file), `.` and `..` are not stored in
+/// short-form directories and are skipped in block ones.
+fn invalid_name(name: &[u8]) -> Option<String> {
+    (name.contains(&b'/') || name.contains(&0) || name == b"." || name == b"..")
+        .then(|| format!("invalid name {:?}", String::from_utf8_lossy(name)))
+}
+
 fn push(fs: &XfsFs, path: &str, out: &mut Vec<RawEntry>, e: RawEntry) -> Result<(), FsError> {
     if u64::try_from(out.len()).unwrap_or(u64::MAX) >= fs.limits.max_dir_entries {
         return Err(limit_err(fs, path, out.len().saturating_add(1)));
@@ -96,6 +104,9 @@ impl XfsFs {
             }
             let name_at = pos.checked_add(3).ok_or_else(short)?;
             let name = imgcheck_core::bytes::slice(b, name_at, namelen).ok_or_else(short)?;
+            if let Some(problem) = invalid_name(name) {
+                return Err(corrupt(what(), format!("{problem} at offset {pos}")));
+            }
             let after = name_at.checked_add(namelen).ok_or_else(short)?;
             let ftype = if ft == 1 {
                 u8_at(b, after).ok_or_else(short)?
@@ -261,6 +272,9 @@ impl XfsFs {
                 return Err(bad(format!("entry at offset {pos} has tag {tag}")));
             }
             if name != b"." && name != b".." {
+                if let Some(problem) = invalid_name(name) {
+                    return Err(bad(format!("{problem} at offset {pos}")));
+                }
                 push(
                     self,
                     path,

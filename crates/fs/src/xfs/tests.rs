@@ -246,6 +246,27 @@ fn directory_block_corruption() {
     let off = inode_offset(&fs, sf.ino) + 100 + 6;
     let bad = open_patched(base.clone(), vec![(off, vec![250])]).unwrap();
     assert_corrupt(bad.read_dir("/dirs/sf"), "runs past the fork");
+    // A name holding `/` or NUL, in a block and in a short-form directory, is corruption (it
+    // could not be addressed by a path; the xfs fuzz target found `file0023/` in a leaf
+    // directory, fuzz/artifacts/xfs/crash-c53c…).
+    let find = |at: u64, len: u64, name: &[u8]| -> u64 {
+        let hay = &base[at as usize..(at + len) as usize];
+        at + hay.windows(name.len()).position(|w| w == name).unwrap() as u64
+    };
+    let name = &names[0].name;
+    let (sf_entries, ino_at) = (
+        fs.dir_entries(&sf, "/dirs/sf").unwrap(),
+        inode_offset(&fs, sf.ino),
+    );
+    let sf_name = &sf_entries[0].name;
+    for (byte, says) in [(b'/', "invalid name"), (0, "invalid name")] {
+        let at = find(blk, 4096, name) + name.len() as u64 - 1;
+        let bad = open_patched(base.clone(), vec![(at, vec![byte])]).unwrap();
+        assert_corrupt(bad.read_dir("/dirs/block"), says);
+        let at = find(ino_at, u64::from(fs.sb.inode_size), sf_name);
+        let bad = open_patched(base.clone(), vec![(at, vec![byte])]).unwrap();
+        assert_corrupt(bad.read_dir("/dirs/sf"), says);
+    }
 }
 
 #[test]
