@@ -5,7 +5,7 @@
 #
 # Writes into OUTDIR:
 #   images/*.img.gz        each image compressed with gzip -9n
-#   listings/*.txt         what independent tools say about each image (fls, debugfs, mdir, ntfsls)
+#   listings/*.txt         what independent tools say about each image (fls, debugfs, mdir, mshowfat, ntfsls)
 #   manifest.json          the images (type, uuid/serial, label) and every source file
 #                          (path, type, size, mode, sha256, symlink target)
 #
@@ -24,7 +24,7 @@ OUT=${1:-$ROOT/testdata/fs}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-for tool in mkfs.ext4 mkfs.ext3 mkfs.ext2 debugfs dumpe2fs mkfs.fat mcopy mdir mkntfs wimcapture wimapply \
+for tool in mkfs.ext4 mkfs.ext3 mkfs.ext2 debugfs dumpe2fs mkfs.fat mcopy mdir mshowfat mkntfs wimcapture wimapply \
     ntfsls fls mkswap cryptsetup gzip python3; do
     command -v "$tool" >/dev/null || { echo "make-fs-fixtures: $tool missing" >&2; exit 1; }
 done
@@ -104,6 +104,9 @@ mkfat() { # name bits kib serial extra...
     find "$TREE" -mindepth 1 -maxdepth 1 ! -type l -print0 | sort -z |
         xargs -0 sh -c 'mcopy -s -m -i "$0" "$@" ::/' "$IMG/$name.img" 2>"$WORK/mcopy.err" || { cat "$WORK/mcopy.err" >&2; exit 1; }
     mdir -/ -i "$IMG/$name.img" ::/ >"$LST/$name.mdir.txt"
+    # The first cluster of every file and directory (our FAT reader's file ids).
+    { echo ::/; mdir -/ -b -i "$IMG/$name.img" ::/; } | tr '\n' '\0' |
+        xargs -0 mshowfat -i "$IMG/$name.img" >"$LST/$name.mshowfat.txt"
     fls -r -p "$IMG/$name.img" >"$LST/$name.fls.txt" 2>&1 || echo "fls exit $?" >>"$LST/$name.fls.txt"
 }
 mkfat fat12 12 6144 12ab34cd

@@ -4,7 +4,7 @@ use super::tree::Tree;
 use crate::output::escape_text;
 use crate::output::outln;
 use crate::ImageArgs;
-use imgcheck_fs::{FileType, Metadata};
+use imgcheck_fs::{FileId, FileType, Metadata};
 use serde_json::{json, Value};
 
 /// Options of `ls`.
@@ -68,33 +68,75 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// A directory waiting to be listed by `-R`.
+struct Pending {
+    path: String,
+    /// Directories above it on its path (the starting directory has depth 0).
+    depth: usize,
+    /// Its identity ([`Tree::identity`]), to recognise it among the directories it is inside.
+    key: Option<(String, FileId)>,
+}
+
 /// Run the command.
 pub fn run(args: &ImageArgs, o: &LsOptions<'_>) -> anyhow::Result<u8> {
     let tree = Tree::open(args, o.volume)?;
     let mut json_out: Vec<Value> = Vec::new();
     let mut errors = 0u32;
     let root_meta = tree.lstat(o.path)?;
-    let mut queue = vec![o.path.to_string()];
+    let mut queue = vec![Pending {
+        path: o.path.to_string(),
+        depth: 0,
+        key: tree.identity(o.path, &root_meta),
+    }];
     let mut visited = 0usize;
     if root_meta.file_type != FileType::Dir {
         // Listing a single file.
         emit(&tree, o, o.path, o.path, &root_meta, &mut json_out);
         queue.clear();
     }
-    while let Some(dir) = queue.pop() {
+    // The directories being listed, outermost first: the path of the one listed now. A corrupt
+    // volume can make a directory its own descendant (a FAT entry pointing back at its parent's
+    // cluster): the tree is then infinite, and such a directory is reported, not listed, as
+    // `ls -R` does with a loop of a mounted system's directories.
+    let mut active: Vec<(Option<(String, FileId)>, String)> = Vec::new();
+    while let Some(Pending {
+        path: dir,
+        depth,
+        key,
+    }) = queue.pop()
+    {
+        active.truncate(depth);
+        if let Some(k) = &key {
+            if let Some((_, outer)) = active.iter().find(|(a, _)| a.as_ref() == Some(k)) {
+                eprintln!(
+                    "imgcheck: ls: {}: not listing the directory: it is {} again (a directory \
+                     cycle in the filesystem)",
+                    escape_text(&dir),
+                    escape_text(outer)
+                );
+                errors = errors.saturating_add(1);
+                continue;
+            }
+        }
         visited = visited.saturating_add(1);
         if visited > MAX_RECURSIVE_DIRS {
             eprintln!("imgcheck: ls: stopped after {MAX_RECURSIVE_DIRS} directories");
+            errors = errors.saturating_add(1);
             break;
         }
         let entries = match tree.read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("imgcheck: ls: {dir}: {}", crate::output::error_chain(&e));
+                eprintln!(
+                    "imgcheck: ls: {}: {}",
+                    escape_text(&dir),
+                    escape_text(&crate::output::error_chain(&e))
+                );
                 errors = errors.saturating_add(1);
                 continue;
             }
         };
+        active.push((key, dir.clone()));
         if o.recursive && !o.json {
             outln!("{}:", escape_text(&dir));
         }
@@ -104,14 +146,23 @@ pub fn run(args: &ImageArgs, o: &LsOptions<'_>) -> anyhow::Result<u8> {
             let meta = match tree.lstat(&p) {
                 Ok(m) => m,
                 Err(err) => {
-                    eprintln!("imgcheck: ls: {p}: {}", crate::output::error_chain(&err));
+                    eprintln!(
+                        "imgcheck: ls: {}: {}",
+                        escape_text(&p),
+                        escape_text(&crate::output::error_chain(&err))
+                    );
                     errors = errors.saturating_add(1);
                     continue;
                 }
             };
             emit(&tree, o, &p, &e.name, &meta, &mut json_out);
             if o.recursive && meta.file_type == FileType::Dir {
-                subdirs.push(p);
+                let key = tree.identity(&p, &meta);
+                subdirs.push(Pending {
+                    path: p,
+                    depth: depth.saturating_add(1),
+                    key,
+                });
             }
         }
         if o.recursive && !o.json {

@@ -3,7 +3,7 @@
 use crate::engine::{self, Analysis};
 use crate::ImageArgs;
 use anyhow::{bail, Context};
-use imgcheck_fs::{DirEntry, GuestFs, Metadata};
+use imgcheck_fs::{DirEntry, FileId, GuestFs, Metadata};
 use imgcheck_inspect::GuestView;
 use std::sync::Arc;
 
@@ -79,6 +79,16 @@ impl Tree {
             Tree::Guest(v) => v.symlink_metadata(p)?,
             Tree::Volume(fs) => fs.metadata(p)?,
         })
+    }
+
+    /// What identifies the file at `p` (whose metadata is `m`) in the whole tree: its volume and
+    /// its [`FileId`] there; `None` when the filesystem gives no id.
+    pub fn identity(&self, p: &str, m: &Metadata) -> Option<(String, FileId)> {
+        let id = m.id?;
+        match self {
+            Tree::Guest(v) => v.volume_of(p).ok().map(|vol| (vol.to_string(), id)),
+            Tree::Volume(_) => Some((String::new(), id)),
+        }
     }
 
     /// Directory entries.

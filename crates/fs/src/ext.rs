@@ -595,6 +595,7 @@ impl ExtFs {
             ctime: extra.as_ref().and_then(|e| e.ctime),
             crtime: m.created().map(|t| t.seconds()),
             inode: extra.as_ref().and_then(|e| e.inode),
+            id: extra.as_ref().and_then(|e| e.id),
             links: extra.as_ref().and_then(|e| e.links),
             flags: extra.as_ref().map(|e| e.flags).unwrap_or_default(),
             streams: Vec::new(),

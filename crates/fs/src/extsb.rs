@@ -10,7 +10,7 @@
 //! facts and serves as the fallback reader for those cases. It verifies no checksums and does
 //! not replay the journal; `ext4-view` remains the primary reader wherever it loads.
 
-use crate::{FileFlags, FileType, FsError, FsType, Metadata};
+use crate::{FileFlags, FileId, FileType, FsError, FsType, Metadata};
 use imgcheck_core::bytes::{array, u16_le, u32_le, uuid_be};
 use imgcheck_core::{BlockSource, Limits};
 
@@ -263,6 +263,7 @@ impl Inode {
             ctime: Some(self.ctime),
             crtime: self.crtime,
             inode: Some(u64::from(self.number)),
+            id: Some(FileId::inode(u64::from(self.number))),
             links: Some(u32::from(self.links)),
             flags: self.flags(),
             streams: Vec::new(),

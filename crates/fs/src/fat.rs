@@ -15,12 +15,15 @@
 //!   a panic hook sees it there, not on the caller's thread.
 //! - Case-insensitive lookup per component (long and 8.3 names), `Limits`, contained panics.
 //! - FAT timestamps are local time without a zone; they are reported as if UTC.
+//! - [`FileId`]s from first clusters, so that a walk can recognise a directory entry that points
+//!   back at a directory it is inside (a corrupt volume's tree is then infinite). `fatfs` keeps
+//!   the first cluster crate-private; see [`first_cluster`] for where it is read from.
 
 use crate::guard::guarded;
 use crate::path::{components, join};
 use crate::{
-    read_cap, DirEntry, FileFlags, FileType, FsError, FsType, GuestFs, Metadata, VolumeInfo,
-    VolumeState,
+    read_cap, DirEntry, FileFlags, FileId, FileType, FsError, FsType, GuestFs, Metadata,
+    VolumeInfo, VolumeState,
 };
 use imgcheck_core::{BlockSource, ErrorKind, Limits, ReadError, SourceReader};
 use std::collections::HashMap;
@@ -348,6 +351,7 @@ fn serve(
 ) {
     let name = fs_type.name();
     let size = src.len();
+    let root_cluster = root_cluster(src.as_ref(), fs_type);
     let budget = Arc::new(AtomicU64::new(DIR_BUDGET));
     let mut mounted = None;
     let info = guarded(name, "/", "opening the volume", || {
@@ -364,6 +368,8 @@ fn serve(
     let mut reader = Reader {
         fs: &fs,
         name,
+        fat32: fs_type == FsType::Fat32,
+        root_cluster,
         limits,
         dirs: HashMap::new(),
         cached_bytes: 0,
@@ -459,6 +465,11 @@ fn prefix<'p>(norm: &'p str, ends: &[usize], i: usize) -> &'p str {
 struct Reader<'a> {
     fs: &'a Fs,
     name: &'static str,
+    /// FAT32 (the high half of an entry's first cluster counts only there).
+    fat32: bool,
+    /// The root directory's first cluster: the BPB's on FAT32; 0 on FAT12/16, whose root lies
+    /// outside the clusters (and an entry with cluster 0 opens the root in `fatfs`).
+    root_cluster: u32,
     limits: Limits,
     dirs: HashMap<String, Rc<DirState<'a>>>,
     cached_bytes: usize,
@@ -694,7 +705,15 @@ impl<'a> Reader<'a> {
         let comps = components(path)?;
         let norm = join(&comps);
         Ok(match self.lookup(&comps, &norm, path)? {
-            Some(e) => meta_of(&e),
+            Some(e) => {
+                let cluster = first_cluster(&e, self.fat32);
+                let id = if e.is_dir() {
+                    Some(cluster.unwrap_or(self.root_cluster))
+                } else {
+                    cluster
+                };
+                meta_of(&e, id.map(|n| FileId::inode(u64::from(n))))
+            }
             None => Metadata {
                 file_type: FileType::Dir,
                 size: 0,
@@ -706,6 +725,7 @@ impl<'a> Reader<'a> {
                 ctime: None,
                 crtime: None,
                 inode: None,
+                id: Some(FileId::inode(u64::from(self.root_cluster))),
                 links: None,
                 flags: FileFlags::default(),
                 streams: Vec::new(),
@@ -782,7 +802,48 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn meta_of(e: &FatEntry<'_>) -> Metadata {
+/// The first cluster of `e`'s data, `None` when it has none (an empty file, or a directory entry
+/// that `fatfs` opens as the root).
+///
+/// `fatfs` 0.3.6 keeps the field crate-private (`DirEntry::first_cluster`), but the `Debug` it
+/// derives for the raw 32-byte entry prints `first_cluster_hi` and `first_cluster_lo`; they are
+/// read from there, the high half only on FAT32 as `fatfs` does. The dependency is pinned to that
+/// version, and the fixture tests compare every entry's result with the first cluster mtools'
+/// `mshowfat` reports (`testdata/fs/listings/fat*.mshowfat.txt`), so a change in the format
+/// fails a test instead of silently losing the ids.
+fn first_cluster(e: &FatEntry<'_>, fat32: bool) -> Option<u32> {
+    let text = format!("{e:?}");
+    let field = |name: &str| -> Option<u32> {
+        let at = text.find(name)?.checked_add(name.len())?;
+        let digits = text
+            .get(at..)?
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?;
+        digits.parse::<u16>().ok().map(u32::from)
+    };
+    let lo = field("first_cluster_lo: ")?;
+    let hi = if fat32 {
+        field("first_cluster_hi: ")?
+    } else {
+        0
+    };
+    let n = hi.checked_shl(16)? | lo;
+    (n != 0).then_some(n)
+}
+
+/// The root directory's first cluster (see [`Reader::root_cluster`]): FAT32 BPB offset 44.
+fn root_cluster(src: &dyn BlockSource, fs_type: FsType) -> u32 {
+    if fs_type != FsType::Fat32 {
+        return 0;
+    }
+    let mut b = [0u8; 4];
+    match src.read_exact_at(&mut b, 44) {
+        Ok(()) => u32::from_le_bytes(b),
+        Err(_) => 0,
+    }
+}
+
+fn meta_of(e: &FatEntry<'_>, id: Option<FileId>) -> Metadata {
     let attrs = e.attributes().bits();
     let m = e.modified();
     let c = e.created();
@@ -801,6 +862,7 @@ fn meta_of(e: &FatEntry<'_>) -> Metadata {
         ctime: None,
         crtime: Some(unix_time(c.date, Some(c.time))),
         inode: None,
+        id,
         links: None,
         flags: FileFlags {
             read_only: attrs & ATTR_READ_ONLY != 0,

@@ -203,6 +203,26 @@ pub struct FileFlags {
     pub raw: u32,
 }
 
+/// The identity of a file within one volume, what `(st_dev, st_ino)` is on a mounted system: two
+/// paths of a volume with equal ids name the same file. A walk uses it to recognise a directory
+/// it is already inside (a corrupt volume can make a directory its own descendant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FileId {
+    /// The tree `number` is unique in: the Btrfs subvolume id (every subvolume numbers its inodes
+    /// from 256); 0 on the other filesystems.
+    pub tree: u64,
+    /// ext/XFS/Btrfs inode number, NTFS MFT record number, FAT first cluster (for a directory
+    /// entry without one, the root directory's: `fatfs` opens such an entry as the root).
+    pub number: u64,
+}
+
+impl FileId {
+    /// The id of inode (or MFT record) `number`, on a filesystem with one inode table.
+    pub fn inode(number: u64) -> FileId {
+        FileId { tree: 0, number }
+    }
+}
+
 /// What [`GuestFs::metadata`] says about one path (the path itself; symlinks are not followed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Metadata {
@@ -226,6 +246,9 @@ pub struct Metadata {
     pub crtime: Option<i64>,
     /// Inode number (ext, XFS, Btrfs) or MFT record number (NTFS); FAT has none.
     pub inode: Option<u64>,
+    /// Which file of the volume this is (see [`FileId`]); `None` where the filesystem cannot say
+    /// (an empty FAT file, an ext entry whose inode could not be read).
+    pub id: Option<FileId>,
     /// Hard link count (ext, XFS, Btrfs, NTFS).
     pub links: Option<u32>,
     /// Flags.

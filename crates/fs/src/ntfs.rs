@@ -17,8 +17,8 @@
 use crate::guard::guarded;
 use crate::path::{components, join};
 use crate::{
-    read_cap, DirEntry, FileFlags, FileType, FsError, FsType, GuestFs, Metadata, VolumeInfo,
-    VolumeState,
+    read_cap, DirEntry, FileFlags, FileId, FileType, FsError, FsType, GuestFs, Metadata,
+    VolumeInfo, VolumeState,
 };
 use imgcheck_core::{BlockSource, ErrorKind, Limits, ReadError, SourceReader};
 use ntfs::attribute_value::NtfsAttributeValue;
@@ -692,6 +692,7 @@ impl NtfsFs {
             ctime: Some(unix(info.mft_record_modification_time())),
             crtime: Some(unix(info.creation_time())),
             inode: Some(file.file_record_number()),
+            id: Some(FileId::inode(file.file_record_number())),
             links: Some(u32::from(file.hard_link_count())),
             flags: FileFlags {
                 read_only: a.contains(NtfsFileAttributeFlags::READ_ONLY),

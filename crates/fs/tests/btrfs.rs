@@ -14,7 +14,7 @@
 )]
 
 use imgcheck_core::{BlockSource, ErrorKind, Limits, MemSource};
-use imgcheck_fs::{FileType, FsType, GuestFs, Probed, SubvolumeSel};
+use imgcheck_fs::{FileId, FileType, FsType, GuestFs, Probed, SubvolumeSel};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,6 +189,13 @@ fn check_all(dir: &Path) -> (usize, usize) {
         // The top level (subvolid=5, subvol=/) shows the whole tree, crossing into subvolumes.
         let top = fs.subvolume(&SubvolumeSel::Id(5)).unwrap();
         compared += check_view(name, &*top, &files_under(&m, tree, ""));
+        assert_eq!(
+            top.metadata("/").unwrap().id,
+            Some(FileId {
+                tree: 5,
+                number: 256
+            })
+        );
         let top2 = fs.subvolume(&SubvolumeSel::Path("/".into())).unwrap();
         assert_eq!(walk(&*top2), walk(&*top));
         // Every regular file agrees with what btrfs restore extracted.
@@ -239,6 +246,22 @@ fn check_all(dir: &Path) -> (usize, usize) {
             );
             let plain = fs.subvolume(&SubvolumeSel::Path(path.clone())).unwrap();
             assert_eq!(walk(&*plain).len(), walk(&*by_path).len());
+            // Every subvolume's root directory is inode 256 of its own tree: the ids tell them
+            // apart, from the top level as from inside.
+            let root_id = FileId {
+                tree: *id,
+                number: 256,
+            };
+            assert_eq!(
+                by_id.metadata("/").unwrap().id,
+                Some(root_id),
+                "{name}:{path}"
+            );
+            assert_eq!(
+                top.metadata(&format!("/{path}")).unwrap().id,
+                Some(root_id),
+                "{name}: /{path} from the top level"
+            );
         }
         let e = fs
             .subvolume(&SubvolumeSel::Path("no/such/subvol".into()))

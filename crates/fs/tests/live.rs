@@ -27,6 +27,7 @@ const TOOLS: &[&str] = &[
     "mkfs.fat",
     "mcopy",
     "mdir",
+    "mshowfat",
     "mkntfs",
     "wimcapture",
     "wimapply",

@@ -217,11 +217,12 @@ fn known_bugs_are_reported() {
     );
 }
 
-/// The filesystem target's slow units (`fuzz/artifacts/filesystem/slow-unit-*`: 63 KB FAT
-/// volumes whose garbage directory entries nest directories ~180 deep, 700 of them) are replayed
-/// above as regression inputs for the FAT reader's cost per lookup (13–40 s per `ls -R` when each
-/// call resolved its path from the root; see docs/security.md). This checks that they still reach
-/// that depth, so that the replay keeps exercising it.
+/// The filesystem target's slow units (`fuzz/artifacts/filesystem/slow-unit-*`: FAT volumes of
+/// 4–63 KB in which a garbage directory entry points back at the root or at an ancestor, so the
+/// tree never ends) are replayed above as regression inputs for the FAT reader's cost per lookup
+/// (13–40 s per `ls -R` when each call resolved its path from the root) and for `ls -R`'s loop
+/// detection (see docs/security.md and tests/fs_cycles.rs). This checks that they still nest
+/// that deep through `read_dir`, so that the replay keeps exercising it.
 #[test]
 fn filesystem_slow_units_still_nest_deep() {
     use imgcheck_core::{Limits, MemSource};
@@ -268,7 +269,7 @@ fn filesystem_slow_units_still_nest_deep() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 4, "slow units of fuzz/artifacts/filesystem/");
+    assert_eq!(checked, 6, "slow units of fuzz/artifacts/filesystem/");
 }
 
 /// The sparse XFS/Btrfs seeds must reach deep, or the fuzzers start from inputs that fail at

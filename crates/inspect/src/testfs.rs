@@ -121,6 +121,7 @@ impl GuestFs for MemFs {
             ctime: None,
             crtime: None,
             inode: None,
+            id: None,
             links: Some(1),
             flags: self.flags.get(path).copied().unwrap_or_default(),
             streams: Vec::new(),

@@ -158,6 +158,14 @@ impl GuestView {
         self.lstat(&p)
     }
 
+    /// The volume holding `path` itself (a final symlink is not followed): with the
+    /// [`Metadata::id`] of the path it identifies the file across the whole view.
+    pub fn volume_of(&self, path: &str) -> Result<&str, InspectError> {
+        let p = self.resolve(path, false)?;
+        let (m, _) = self.locate(&p)?;
+        Ok(&m.volume)
+    }
+
     /// True when `path` exists (following symlinks).
     pub fn exists(&self, path: &str) -> bool {
         self.metadata(path).is_ok()

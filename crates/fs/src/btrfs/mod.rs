@@ -59,8 +59,8 @@ mod volume;
 
 use crate::path::{components, join};
 use crate::{
-    read_cap, DirEntry, FileFlags, FileType, FsError, FsType, GuestFs, Metadata, SubvolumeInfo,
-    SubvolumeSel, VolumeInfo, VolumeState,
+    read_cap, DirEntry, FileFlags, FileId, FileType, FsError, FsType, GuestFs, Metadata,
+    SubvolumeInfo, SubvolumeSel, VolumeInfo, VolumeState,
 };
 use imgcheck_core::{BlockSource, Limits};
 use ondisk::{
@@ -932,6 +932,10 @@ impl GuestFs for BtrfsFs {
             ctime: Some(i.ctime),
             crtime: Some(i.otime),
             inode: Some(n.ino),
+            id: Some(FileId {
+                tree: n.sv.id,
+                number: n.ino,
+            }),
             links: Some(i.nlink),
             flags,
             streams: Vec::new(),

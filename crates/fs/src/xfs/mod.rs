@@ -33,7 +33,8 @@ mod sb;
 
 use crate::path::{components, join};
 use crate::{
-    read_cap, DirEntry, FileFlags, FileType, FsError, GuestFs, Metadata, VolumeInfo, VolumeState,
+    read_cap, DirEntry, FileFlags, FileId, FileType, FsError, GuestFs, Metadata, VolumeInfo,
+    VolumeState,
 };
 use dir::RawEntry;
 use imgcheck_core::{BlockSource, Limits};
@@ -469,6 +470,7 @@ impl GuestFs for XfsFs {
             ctime: Some(inode.ctime),
             crtime: inode.crtime,
             inode: Some(inode.ino),
+            id: Some(FileId::inode(inode.ino)),
             links: Some(inode.nlink),
             flags: FileFlags {
                 immutable: inode.flags & DIFLAG_IMMUTABLE != 0,

@@ -14,7 +14,7 @@
 
 use flate2::read::GzDecoder;
 use imgcheck_core::{BlockSource, Limits, MemSource};
-use imgcheck_fs::{FileType, FsType, GuestFs, Probed};
+use imgcheck_fs::{FileId, FileType, FsType, GuestFs, Probed};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +75,26 @@ pub fn walk(fs: &dyn GuestFs) -> BTreeMap<String, (FileType, Option<u64>)> {
 
 fn is_metafile(path: &str) -> bool {
     path.starts_with("/$") || path == "/lost+found" || path.starts_with("/lost+found/")
+}
+
+/// `mshowfat` output: path → first cluster (`None`: "Root directory or empty file").
+pub fn parse_mshowfat(text: &str) -> BTreeMap<String, Option<u64>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("::") else {
+            continue;
+        };
+        if let Some(p) = rest.strip_suffix(" Root directory or empty file") {
+            out.insert(p.to_string(), None);
+            continue;
+        }
+        let (p, chain) = rest
+            .split_once(" <")
+            .expect("mshowfat line: path <clusters>");
+        let first: String = chain.chars().take_while(char::is_ascii_digit).collect();
+        out.insert(p.to_string(), Some(first.parse().unwrap()));
+    }
+    out
 }
 
 /// `fls -r -p` output: path → (type letter, inode), without virtual and metadata entries.
@@ -305,8 +325,41 @@ pub fn check_image(dir: &Path, image: &Value, files: &[Value]) -> usize {
         if is_ext || t == FsType::Ntfs {
             for (p, (_, ino)) in &theirs {
                 assert_eq!(listed[p].1, Some(*ino), "{name}: inode of {p}: ours vs fls");
+                let id = fs.metadata(p).unwrap().id;
+                assert_eq!(
+                    id,
+                    Some(FileId::inode(*ino)),
+                    "{name}: id of {p}: ours vs fls"
+                );
             }
         }
+    }
+    if is_fat {
+        let text = std::fs::read_to_string(lst.join(format!("{name}.mshowfat.txt"))).unwrap();
+        let theirs = parse_mshowfat(&text);
+        assert!(theirs.len() > 1000, "{name}: mshowfat listing too short");
+        // The root directory and every entry: ids are first clusters; a directory without one
+        // (the FAT12/16 root) has the id 0, an empty file none.
+        for (p, cluster) in &theirs {
+            let m = fs
+                .metadata(p)
+                .unwrap_or_else(|e| panic!("{name}: {p}: {e}"));
+            let expected = match (cluster, m.file_type) {
+                (Some(c), _) => Some(*c),
+                (None, FileType::Dir) => Some(0),
+                (None, _) => None,
+            };
+            assert_eq!(
+                m.id.map(|i| (i.tree, i.number)),
+                expected.map(|c| (0, c)),
+                "{name}: id of {p} vs the first cluster mshowfat reports"
+            );
+        }
+        assert_eq!(
+            theirs.keys().filter(|p| *p != "/").collect::<BTreeSet<_>>(),
+            listed_paths.iter().copied().collect::<BTreeSet<_>>(),
+            "{name}: our listing differs from mshowfat's paths"
+        );
     }
     if is_ext {
         let text = std::fs::read_to_string(lst.join(format!("{name}.debugfs.txt"))).unwrap();
