@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::golden::{assert_finding, assert_status};
+use common::golden::{assert_finding, assert_status, result};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -252,10 +252,8 @@ fn ubuntu2404() {
     // says why.
     ok.push("linux.persistent-net");
     assert_status(&c, &ok, "no_risk");
-    let pn = c["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["id"] == "linux.persistent-net"))
-        .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+    let pn = result(&c, "linux.persistent-net")["detail"]
+        .as_str()
         .unwrap_or_default();
     assert!(
         pn.contains("/etc/netplan/50-cloud-init.yaml line 8 is cloud-init's"),

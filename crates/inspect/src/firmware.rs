@@ -370,6 +370,48 @@ pub fn syslinux_mbr(sector: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// What SYSLINUX's MBR program `prog` ([`syslinux_mbr`]) in sector 0 `s` starts: the mode
+/// (`bios`, or `none` when it has no partition to start) and the evidence's detail.
+fn syslinux_evidence(prog: &str, s: &[u8]) -> (&'static str, String) {
+    match prog {
+        "mbr.bin" => match active_entries(s).as_slice() {
+            [] => (
+                "none",
+                "SYSLINUX mbr.bin in sector 0, but no partition is active: it stops \
+                 with \"Missing operating system.\""
+                    .to_string(),
+            ),
+            [n] => (
+                "bios",
+                format!(
+                    "SYSLINUX mbr.bin in sector 0; it starts the boot sector of the \
+                     active partition (MBR entry {n})"
+                ),
+            ),
+            _ => (
+                "none",
+                "SYSLINUX mbr.bin in sector 0, but several partitions are active: it \
+                 stops with \"Multiple active partitions.\""
+                    .to_string(),
+            ),
+        },
+        "altmbr.bin" => (
+            "bios",
+            format!(
+                "SYSLINUX altmbr.bin in sector 0; it starts the boot sector of \
+                 partition {}",
+                s.get(MBR_CODE_LEN.saturating_sub(1)).copied().unwrap_or(0)
+            ),
+        ),
+        _ => (
+            "bios",
+            "SYSLINUX gptmbr.bin in sector 0; it starts the GPT partition with the \
+             legacy BIOS bootable attribute"
+                .to_string(),
+        ),
+    }
+}
+
 /// Numbers (1-4) of the MBR partition entries marked active (0x80) in sector 0.
 fn active_entries(sector: &[u8]) -> Vec<usize> {
     (0..4usize)
@@ -417,43 +459,7 @@ pub fn disk_evidence(src: &dyn BlockSource, parts: &[DiskPartition], sector_size
                 out.mbr_boot_code = "grub".into();
             } else if let Some(prog) = syslinux_mbr(s) {
                 out.mbr_boot_code = "syslinux".into();
-                let (mode, detail) = match prog {
-                    "mbr.bin" => match active_entries(s).as_slice() {
-                        [] => (
-                            "none",
-                            "SYSLINUX mbr.bin in sector 0, but no partition is active: it stops \
-                             with \"Missing operating system.\""
-                                .to_string(),
-                        ),
-                        [n] => (
-                            "bios",
-                            format!(
-                                "SYSLINUX mbr.bin in sector 0; it starts the boot sector of the \
-                                 active partition (MBR entry {n})"
-                            ),
-                        ),
-                        _ => (
-                            "none",
-                            "SYSLINUX mbr.bin in sector 0, but several partitions are active: it \
-                             stops with \"Multiple active partitions.\""
-                                .to_string(),
-                        ),
-                    },
-                    "altmbr.bin" => (
-                        "bios",
-                        format!(
-                            "SYSLINUX altmbr.bin in sector 0; it starts the boot sector of \
-                             partition {}",
-                            s.get(MBR_CODE_LEN.saturating_sub(1)).copied().unwrap_or(0)
-                        ),
-                    ),
-                    _ => (
-                        "bios",
-                        "SYSLINUX gptmbr.bin in sector 0; it starts the GPT partition with the \
-                         legacy BIOS bootable attribute"
-                            .to_string(),
-                    ),
-                };
+                let (mode, detail) = syslinux_evidence(prog, s);
                 out.evidence
                     .push(FirmwareEvidence::new(mode, "mbr-boot-code", detail));
             } else if code.iter().any(|&b| b != 0) {

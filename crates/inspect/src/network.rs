@@ -479,10 +479,11 @@ pub fn rendered_by_cloud_init(file: &str, text: &str) -> bool {
         })
 }
 
-/// Mark the interfaces parsed from one file as cloud-init's.
-fn mark_rendered(ifs: &mut [Interface], file: &str, text: &str) {
+/// Mark the interfaces from index `first` on, those just parsed from `file` (whose text is
+/// `text`), as cloud-init's when it wrote the file.
+fn mark_rendered(ifs: &mut [Interface], first: usize, file: &str, text: &str) {
     if rendered_by_cloud_init(file, text) {
-        for i in ifs {
+        for i in ifs.get_mut(first..).unwrap_or_default() {
             i.cloud_init_rendered = true;
         }
     }
@@ -508,9 +509,10 @@ fn read_interfaces(view: &GuestView, path: &str, depth: u32, f: &mut NetworkFact
     let Ok(t) = view.read_text(path, MAX_CFG) else {
         return;
     };
-    let (mut ifs, sources) = parse_interfaces(&t, path);
-    mark_rendered(&mut ifs, path, &t);
+    let (ifs, sources) = parse_interfaces(&t, path);
+    let first = f.interfaces.len();
     f.interfaces.extend(ifs);
+    mark_rendered(&mut f.interfaces, first, path, &t);
     for s in sources {
         let s = if s.starts_with('/') {
             s
@@ -562,11 +564,12 @@ pub fn inspect(view: &GuestView, services: &ServiceIndex) -> NetworkFacts {
             let p = format!("{dir}/{n}");
             if let Ok(t) = view.read_text(&p, MAX_CFG) {
                 systems.insert(system);
+                let first = f.interfaces.len();
                 f.interfaces.extend(parse_ifcfg(&t, &p).map(|mut i| {
                     i.system = system.to_string();
-                    i.cloud_init_rendered = rendered_by_cloud_init(&p, &t);
                     i
                 }));
+                mark_rendered(&mut f.interfaces, first, &p, &t);
             }
         }
     }
@@ -586,7 +589,7 @@ pub fn inspect(view: &GuestView, services: &ServiceIndex) -> NetworkFacts {
             if let Some(r) = netplan_ifaces(&yaml::parse(&t), &p, &mut f.interfaces) {
                 f.netplan_renderer = Some(r);
             }
-            mark_rendered(f.interfaces.get_mut(first..).unwrap_or_default(), &p, &t);
+            mark_rendered(&mut f.interfaces, first, &p, &t);
         }
     }
     for dir in ["/etc/NetworkManager/system-connections"] {
@@ -594,9 +597,9 @@ pub fn inspect(view: &GuestView, services: &ServiceIndex) -> NetworkFacts {
             let p = format!("{dir}/{n}");
             if let Ok(t) = view.read_text(&p, MAX_CFG) {
                 systems.insert("networkmanager");
-                let mut i: Vec<Interface> = parse_nm_keyfile(&t, &p).into_iter().collect();
-                mark_rendered(&mut i, &p, &t);
-                f.interfaces.extend(i);
+                let first = f.interfaces.len();
+                f.interfaces.extend(parse_nm_keyfile(&t, &p));
+                mark_rendered(&mut f.interfaces, first, &p, &t);
             }
         }
     }
@@ -607,9 +610,9 @@ pub fn inspect(view: &GuestView, services: &ServiceIndex) -> NetworkFacts {
         let p = format!("/etc/systemd/network/{n}");
         if let Ok(t) = view.read_text(&p, MAX_CFG) {
             systems.insert("networkd");
-            let mut i: Vec<Interface> = parse_networkd(&t, &p).into_iter().collect();
-            mark_rendered(&mut i, &p, &t);
-            f.interfaces.extend(i);
+            let first = f.interfaces.len();
+            f.interfaces.extend(parse_networkd(&t, &p));
+            mark_rendered(&mut f.interfaces, first, &p, &t);
         }
     }
     for dir in ["/etc/udev/rules.d"] {
